@@ -19,34 +19,54 @@ static const uint64_t round_consts[24] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-static const unsigned rho_offsets[25] = {
-    0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14,
-};
+/* rho rotation amounts and pi lane order, walked as one 24-step cycle */
+static const unsigned rho_rot[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
+                                     27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
+static const unsigned pi_lane[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
+                                     15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
 
-static inline uint64_t rotl64(uint64_t x, unsigned n)
-{
-    return n == 0 ? x : (x << n) | (x >> (64 - n));
-}
+#define ROTL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 
 static void keccak_f1600(uint64_t st[25])
 {
-    uint64_t c[5], d[5], b[25];
+    uint64_t bc0, bc1, bc2, bc3, bc4, t;
     for (int round = 0; round < 24; round++) {
-        for (int x = 0; x < 5; x++)
-            c[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
-        for (int x = 0; x < 5; x++)
-            d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
-        for (int i = 0; i < 25; i++)
-            st[i] ^= d[i % 5];
-        /* rho and pi: b[y, 2x+3y] = rot(a[x,y], r[x,y]) */
-        for (int x = 0; x < 5; x++)
-            for (int y = 0; y < 5; y++)
-                b[y + 5 * ((2 * x + 3 * y) % 5)] = rotl64(st[x + 5 * y], rho_offsets[x + 5 * y]);
+        /* theta */
+        bc0 = st[0] ^ st[5] ^ st[10] ^ st[15] ^ st[20];
+        bc1 = st[1] ^ st[6] ^ st[11] ^ st[16] ^ st[21];
+        bc2 = st[2] ^ st[7] ^ st[12] ^ st[17] ^ st[22];
+        bc3 = st[3] ^ st[8] ^ st[13] ^ st[18] ^ st[23];
+        bc4 = st[4] ^ st[9] ^ st[14] ^ st[19] ^ st[24];
+        uint64_t d0 = bc4 ^ ROTL64(bc1, 1), d1 = bc0 ^ ROTL64(bc2, 1), d2 = bc1 ^ ROTL64(bc3, 1),
+                 d3 = bc2 ^ ROTL64(bc4, 1), d4 = bc3 ^ ROTL64(bc0, 1);
+        for (int j = 0; j < 25; j += 5) {
+            st[j] ^= d0;
+            st[j + 1] ^= d1;
+            st[j + 2] ^= d2;
+            st[j + 3] ^= d3;
+            st[j + 4] ^= d4;
+        }
+        /* rho and pi */
+        t = st[1];
+        for (int i = 0; i < 24; i++) {
+            unsigned j = pi_lane[i];
+            uint64_t next = st[j];
+            st[j] = ROTL64(t, rho_rot[i]);
+            t = next;
+        }
         /* chi */
-        for (int y = 0; y < 5; y++)
-            for (int x = 0; x < 5; x++)
-                st[x + 5 * y] =
-                    b[x + 5 * y] ^ (~b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
+        for (int j = 0; j < 25; j += 5) {
+            bc0 = st[j];
+            bc1 = st[j + 1];
+            bc2 = st[j + 2];
+            bc3 = st[j + 3];
+            bc4 = st[j + 4];
+            st[j] = bc0 ^ (~bc1 & bc2);
+            st[j + 1] = bc1 ^ (~bc2 & bc3);
+            st[j + 2] = bc2 ^ (~bc3 & bc4);
+            st[j + 3] = bc3 ^ (~bc4 & bc0);
+            st[j + 4] = bc4 ^ (~bc0 & bc1);
+        }
         /* iota */
         st[0] ^= round_consts[round];
     }
