@@ -41,7 +41,7 @@ static enum buf_result buf_reserve(struct buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    if (cap > b->len_max + 1)
+    if (b->len_max < SIZE_MAX && cap > b->len_max + 1)
         cap = b->len_max + 1;
     uint8_t *p = realloc(b->data, cap);
     if (p == NULL)

@@ -101,6 +101,8 @@ void keccak_init(struct keccak *k)
 void keccak_update(struct keccak *k, const void *data, size_t data_len)
 {
     const uint8_t *p = data;
+    if (data_len == 0)
+        return;
     if (k->buf_len > 0) {
         size_t take = KECCAK256_RATE_BYTES - k->buf_len;
         if (take > data_len)
