@@ -75,7 +75,7 @@ static enum sig_result sig_context_get(const secp256k1_context **out, struct err
 
 enum sig_result sig_context_init(struct err *e)
 {
-    const secp256k1_context *ctx;
+    const secp256k1_context *ctx = NULL;
     return sig_context_get(&ctx, e);
 }
 
@@ -84,7 +84,7 @@ enum sig_result sig_context_init(struct err *e)
 enum sig_result sig_private_key_from_bytes(struct sig_private_key *out,
                                            const uint8_t in[SIG_PRIVATE_KEY_BYTES], struct err *e)
 {
-    const secp256k1_context *ctx;
+    const secp256k1_context *ctx = NULL;
     enum sig_result r = sig_context_get(&ctx, e);
     if (r != SIG_OK)
         return r;
@@ -138,7 +138,7 @@ void sig_address_from_pubkey(struct address *out, const uint8_t pubkey[SIG_PUBKE
 enum sig_result sig_private_key_address(struct address *out, const struct sig_private_key *key,
                                         struct err *e)
 {
-    const secp256k1_context *ctx;
+    const secp256k1_context *ctx = NULL;
     enum sig_result r = sig_context_get(&ctx, e);
     if (r != SIG_OK)
         return r;
@@ -158,7 +158,7 @@ enum sig_result sig_sign_recid(uint8_t out_rs[SIG_RS_BYTES], uint8_t *recid,
                                const uint8_t hash[SIG_HASH_BYTES],
                                const struct sig_private_key *key, struct err *e)
 {
-    const secp256k1_context *ctx;
+    const secp256k1_context *ctx = NULL;
     enum sig_result r = sig_context_get(&ctx, e);
     if (r != SIG_OK)
         return r;
@@ -233,7 +233,7 @@ enum sig_result sig_recover_pubkey(uint8_t out[SIG_PUBKEY_BYTES],
     if (r != SIG_OK)
         return r;
     ASSERT(recid == 0 || recid == 1);
-    const secp256k1_context *ctx;
+    const secp256k1_context *ctx = NULL;
     r = sig_context_get(&ctx, e);
     if (r != SIG_OK)
         return r;

@@ -1,0 +1,65 @@
+/* main.c - rightsctl entry point: subcommand dispatch and config loading. */
+#include <stdio.h>
+#include <string.h>
+
+#include "rightsctl.h"
+#include "rpc.h"
+
+struct rightsctl_command {
+    const char *name;
+    int (*run)(struct rightsctl *ctl, int argc, char **argv);
+    const char *usage;
+};
+
+static const struct rightsctl_command commands[] = {
+    {"migrate", cmd_migrate, "migrate [--dir DIR]          apply pending migrations (DATABASE_URL)"},
+    {"deploy", cmd_deploy,
+     "deploy [--artifact FILE]     deploy the SettlementVault with our signer; prints its address\n"
+     "                               (ETH_RPC_URL, CHAIN_ID, OPERATOR_KEY_FILE)"},
+    {"keygen", cmd_keygen, "keygen --out FILE            new secp256k1 key (mode 0600); prints its address"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rightsctl COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].usage);
+}
+
+bool rightsctl_load_config(struct rightsctl *ctl, const char *const *names)
+{
+    struct config_entry all[CONFIG_APP_ENTRIES], pick[CONFIG_APP_ENTRIES];
+    size_t n_all = config_build_app_table(all, CONFIG_APP_ENTRIES, &ctl->cfg), n_pick = 0;
+    for (size_t i = 0; i < n_all; i++)
+        for (const char *const *nm = names; *nm != NULL; nm++)
+            if (strcmp(all[i].name, *nm) == 0)
+                pick[n_pick++] = all[i];
+    struct config_errors errs;
+    if (config_load(pick, n_pick, config_lookup_env, NULL, &errs) != CONFIG_OK) {
+        config_errors_log(&errs, &ctl->log);
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    struct rightsctl ctl;
+    memset(&ctl, 0, sizeof ctl);
+    log_init(&ctl.log, stderr, "rightsctl", LOG_INFO);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? RIGHTSCTL_EXIT_USAGE : RIGHTSCTL_EXIT_OK;
+    }
+    struct err e = {0};
+    if (rpc_global_init(&e) != RPC_OK) {
+        log_printf(&ctl.log, LOG_ERROR, "%s", e.msg);
+        return RIGHTSCTL_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(&ctl, argc - 2, argv + 2);
+    fprintf(stderr, "rightsctl: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return RIGHTSCTL_EXIT_USAGE;
+}
