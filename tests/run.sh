@@ -48,6 +48,7 @@ run_one() {
 
 run_unit() {
     local t
+    run_one "static/check_repo.sh" bash tests/static/check_repo.sh
     for t in "$ASAN_DIR"/unit/test_*; do
         [[ -x "$t" ]] && run_one "unit/$(basename "$t")" "$t"
     done
