@@ -1,0 +1,118 @@
+/*
+ * pg.h - PostgreSQL helpers over libpq: connect with a timeout, parameterised
+ * execution only, transactions, and a retry loop for serialization failures.
+ *
+ * Naming: libpq already owns the tags `pg_result` and `pg_conn`, so the result
+ * enum is `enum pg_code` and the connection wrapper `struct pg_session`.
+ *
+ * Ownership: `struct pg_session` is caller-allocated and owns its PGconn from
+ * pg_connect() until pg_release(). A connection is not thread-safe; use one
+ * per thread. Every `PGresult **res_out` receives a result owned by the
+ * caller (PQclear); pass NULL when the rows are not needed.
+ *
+ * SQL: queries go through PQexecParams with $n parameters, never SQL built
+ * from strings. pg_exec_script() (PQexec, several statements) exists for
+ * trusted files only (migrations) and must never see user input.
+ *
+ * Errors: a server error's SQLSTATE is kept in pc->sqlstate and appended to
+ * the message ("... (sqlstate 23505)"). 40001/40P01 map to
+ * PG_ERR_SERIALIZATION (retry the whole transaction: pg_run_tx), 23505 to
+ * PG_ERR_UNIQUE (idempotency rests on UNIQUE keys), class 08 and lost
+ * connections to PG_ERR_CONNECTION. Server NOTICE/WARNING messages are
+ * discarded (libpq would print them raw on stderr, outside logfmt).
+ *
+ * Limits: conninfo PG_CONNINFO_BYTES_MAX, SQL PG_SQL_BYTES_MAX (scripts
+ * PG_SCRIPT_BYTES_MAX), PG_PARAMS_MAX parameters, connect timeout
+ * 1..PG_CONNECT_TIMEOUT_S_MAX seconds, PG_TX_ATTEMPTS_MAX attempts.
+ */
+#ifndef COMMON_PG_H
+#define COMMON_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "check.h"
+#include "err.h"
+
+#define PG_CONNINFO_BYTES_MAX 1024
+#define PG_CONNECT_TIMEOUT_S_DEFAULT 5
+#define PG_CONNECT_TIMEOUT_S_MAX 300
+#define PG_SQL_BYTES_MAX (64 * 1024)
+#define PG_SCRIPT_BYTES_MAX (1024 * 1024)
+#define PG_PARAMS_MAX 64
+#define PG_TX_ATTEMPTS_MAX 20
+#define PG_SQLSTATE_SIZE 6 /* five characters + NUL */
+
+/* Stable result codes; numbers are never reused. */
+enum pg_code {
+    PG_OK = 0,
+    PG_ERR_CONNECT = 1,           /* could not connect */
+    PG_ERR_QUERY = 2,             /* server rejected the statement (see sqlstate) */
+    PG_ERR_SERIALIZATION = 3,     /* 40001 serialization failure or 40P01 deadlock */
+    PG_ERR_UNIQUE = 4,            /* 23505 unique violation */
+    PG_ERR_CONNECTION = 5,        /* connection lost or broken (class 08, no result) */
+    PG_ERR_BAD_INPUT = 6,         /* argument above a limit or invalid */
+    PG_ERR_RETRIES_EXHAUSTED = 7, /* pg_run_tx: every attempt hit a serialization failure */
+    PG_ERR_CALLBACK = 8           /* pg_run_tx callback failed for its own reason (see e) */
+};
+
+enum pg_isolation { PG_READ_COMMITTED = 0, PG_REPEATABLE_READ = 1, PG_SERIALIZABLE = 2 };
+
+struct pg_session {
+    PGconn *conn;                    /* owned; NULL when released */
+    char sqlstate[PG_SQLSTATE_SIZE]; /* SQLSTATE of the last failure, "" if none */
+};
+
+/* Maps a SQLSTATE to a result (PG_ERR_SERIALIZATION, PG_ERR_UNIQUE,
+ * PG_ERR_CONNECTION or PG_ERR_QUERY). Pure. */
+enum pg_code pg_classify_sqlstate(const char *sqlstate);
+
+/* Connects with `conninfo` (URL or key=value form) and connect_timeout
+ * 1..PG_CONNECT_TIMEOUT_S_MAX seconds (overrides any in conninfo). Returns
+ * PG_OK, PG_ERR_BAD_INPUT or PG_ERR_CONNECT; on failure pc is released. The
+ * message never contains the password. */
+WUR enum pg_code pg_connect(struct pg_session *pc, const char *conninfo, unsigned connect_timeout_s,
+                            struct err *e);
+
+/* Closes the connection; idempotent. */
+void pg_release(struct pg_session *pc);
+
+/* Executes one statement with text parameters params[0..params_len) (NULL
+ * entries are SQL NULL). On PG_OK and res_out != NULL, *res_out is the
+ * caller's result; on failure *res_out is NULL. */
+WUR enum pg_code pg_exec(struct pg_session *pc, PGresult **res_out, const char *sql,
+                         const char *const *params, int params_len, struct err *e);
+
+/* Like pg_exec with per-parameter lengths and formats (1 = binary, for
+ * bytea); lengths/formats may be NULL for all-text. Results are text. */
+WUR enum pg_code pg_exec_params(struct pg_session *pc, PGresult **res_out, const char *sql,
+                                const char *const *params, const int *lengths, const int *formats,
+                                int params_len, struct err *e);
+
+/* Runs trusted multi-statement SQL (migration files) with PQexec. At most
+ * PG_SCRIPT_BYTES_MAX bytes. Never pass user input. */
+WUR enum pg_code pg_exec_script(struct pg_session *pc, const char *sql, struct err *e);
+
+WUR enum pg_code pg_begin(struct pg_session *pc, enum pg_isolation isolation, struct err *e);
+
+/* COMMIT. A transaction that had already failed ends in ROLLBACK: that is
+ * reported as PG_ERR_QUERY, never as success. */
+WUR enum pg_code pg_commit(struct pg_session *pc, struct err *e);
+
+WUR enum pg_code pg_rollback(struct pg_session *pc, struct err *e);
+
+/* Runs fn inside BEGIN (isolation) ... COMMIT, retrying the whole
+ * transaction after PG_ERR_SERIALIZATION (from fn or from COMMIT), at most
+ * attempts_max (1..PG_TX_ATTEMPTS_MAX) times with a short growing backoff.
+ * fn returns PG_OK, a pg_result from a helper, or PG_ERR_CALLBACK with its
+ * own message in e; anything but PG_OK rolls back. attempts_out (may be NULL)
+ * receives the attempts made. Returns PG_OK, fn's/COMMIT's error, or
+ * PG_ERR_RETRIES_EXHAUSTED. */
+WUR enum pg_code pg_run_tx(struct pg_session *pc, enum pg_isolation isolation,
+                           unsigned attempts_max,
+                           enum pg_code (*fn)(struct pg_session *pc, void *ctx, struct err *e),
+                           void *ctx, unsigned *attempts_out, struct err *e);
+
+#endif
