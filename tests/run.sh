@@ -18,6 +18,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 total_pass=0
 total_fail=0
 failed_bins=()
+tmp= # integration scratch dir (var/test/PID), removed on exit
 
 # run_one NAME CMD...: runs a test program, echoes its output, and adds its
 # "N passed, N failed" line to the totals. A crash or a missing summary line
@@ -65,10 +66,10 @@ check_contracts() {
 }
 
 run_integration() {
-    local tmp pg_port anvil_port t
+    local pg_port anvil_port t
     tmp=var/test/$$
     mkdir -p "$tmp"
-    trap 'stack_stop_all; rm -rf "$tmp"' EXIT
+    trap 'stack_stop_all; rm -rf "$tmp"; rmdir var/test 2>/dev/null' EXIT
     trap 'exit 130' INT TERM
     pg_port=$(stack_free_port) || stack_die "no free port"
     stack_pg_start "$tmp/pg" "$pg_port" rights_test
