@@ -58,7 +58,7 @@ $(BUILD)/bin/rightsctl: $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(COMMON_HDR)
 	$(CC) $(CFLAGS) $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 # ---- tests (sanitizer build) -------------------------------------------------
-$(ASAN)/tests/%: tests/%.c tests/harness.h $(wildcard tests/%.h) $(ASAN)/libcommon.a
+$(ASAN)/tests/%: tests/%.c tests/harness.h $(wildcard tests/integration/*.h) $(ASAN)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libcommon.a $(LDLIBS) -o $@
 

@@ -443,7 +443,7 @@ static enum rpc_result rpc_load_json(json_t **out, const char *body, size_t len,
         return err_set(e, RPC_ERR_BAD_RESPONSE, "response json nested deeper than %d",
                        RPC_JSON_DEPTH_MAX);
     json_error_t je;
-    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (j == NULL)
         return err_set(e, RPC_ERR_BAD_RESPONSE, "malformed json at line %d column %d: %.80s",
                        je.line, je.column, je.text);

@@ -5,16 +5,18 @@
 #   migrations applied, SettlementVault deployed by our own C signer
 #   (rightsctl deploy), every effective setting written to var/stack.env.
 # Stops everything on Ctrl-C / SIGTERM. Setting DATABASE_URL or ETH_RPC_URL
-# uses an existing server instead of starting one.
+# uses an existing server instead of starting one. STACK_VAR_DIR (default
+# var/), PG_PORT (54329) and ANVIL_PORT (8545) move the stack, which the
+# tests use to run a second stack beside the user's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source services/stack/lib.sh
 
-VAR=$PWD/var
+VAR=$(mkdir -p "${STACK_VAR_DIR:-var}" && cd "${STACK_VAR_DIR:-var}" && pwd)
 mkdir -p "$VAR" "$VAR/media"
 RIGHTSCTL=$PWD/build/bin/rightsctl
 PG_PORT=${PG_PORT:-54329}
-ANVIL_PORT=8545
+ANVIL_PORT=${ANVIL_PORT:-8545}
 # anvil's well-known dev accounts (mnemonic "test test ... junk"); dev only.
 DEV_KEYS=(
     0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
@@ -24,7 +26,7 @@ DEV_KEYS=(
 DEV_ADDRS=(
     0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
     0x70997970C51812dc3A010C7d01b50e0d17dc79C8
-    0x3C44CdDdB6a900fa2b585dd299e03d12FA5493BC
+    0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 )
 
 cleanup() {

@@ -148,6 +148,23 @@ static void test_parse_execution_reverted(void)
     CHECK(res == NULL);
 }
 
+/* anvil copies revert data that happens to be valid UTF-8 into the message as
+ * text, so SoldOut(2) arrives with "\u0000" escapes: still a revert with data. */
+static void test_parse_reverted_message_with_nul(void)
+{
+    json_t *res = NULL;
+    struct err e = {0};
+    struct rpc_remote_error re;
+    const char *body =
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":3,\"message\":\"execution reverted: "
+        "~\\u001fZw\\u0000\\u0002\",\"data\":\"0x7e1f5a77000000000000000000000000000000000000000000"
+        "0000000000000000000002\"}}";
+    CHECK_INT(parse(body, 7, &res, &re, &e), RPC_ERR_EXECUTION_REVERTED);
+    CHECK_STR(re.data_hex, "0x7e1f5a770000000000000000000000000000000000000000000000000000000000000002");
+    CHECK_INT(re.code, 3);
+    CHECK(res == NULL);
+}
+
 static void test_parse_limits(void)
 {
     json_t *res = NULL;
@@ -837,6 +854,7 @@ int main(void)
     RUN(test_parse_errors);
     RUN(test_parse_remote_details);
     RUN(test_parse_execution_reverted);
+    RUN(test_parse_reverted_message_with_nul);
     RUN(test_parse_limits);
     RUN(test_parse_quantity);
     RUN(test_parse_batch);

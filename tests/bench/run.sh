@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh - runs the benchmark binaries built by `make bench` and
+# writes docs/benchmarks.md from what they print in this run.
+#
+# Every number in the document comes from this run's output; nothing is
+# typed in here. The raw output is kept in var/bench/bench_crypto.out. The
+# document is replaced only when the benchmark finished, so a failed run
+# leaves the previous one in place.
+#
+# This is not a test: it judges no timing and fails only when a benchmark
+# cannot run or reports a wrong result. A ratio under its DESIGN.md target is
+# marked "below target" in the document and listed at the end of the output.
+#
+# Usage: bash tests/bench/run.sh [--quick]   (--quick: smoke run, smaller inputs)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BIN=build/tests/bench/bench_crypto
+WORK=var/bench
+OUT=$WORK/bench_crypto.out
+DOC=docs/benchmarks.md
+OPENSSL=$(command -v openssl) || { echo "bench: openssl not found in PATH" >&2; exit 1; }
+
+[[ -x "$BIN" ]] || { echo "bench: $BIN missing; run 'make bench'" >&2; exit 1; }
+mkdir -p "$WORK" docs
+
+# ---- machine, recorded before the run ------------------------------------------------------
+cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+cores=$(nproc)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+run_date=$(date -u +'%Y-%m-%d %H:%M:%S UTC')
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+tree_state="clean"
+if [[ -n "$(git status --porcelain -- services/common tests/bench Makefile 2>/dev/null)" ]]; then
+    tree_state="uncommitted changes in services/common, tests/bench or the Makefile"
+fi
+kernel=$(uname -sr)
+compiler=$(${CC:-cc} --version 2>/dev/null | head -1)
+secp_version=$(dpkg-query -W -f='${Version}' libsecp256k1-dev 2>/dev/null || echo unknown)
+openssl_cli=$("$OPENSSL" version)
+
+# ---- run -----------------------------------------------------------------------------------
+echo "bench: $BIN (one thread; progress on stderr)"
+start=$SECONDS
+"$BIN" --dir "$WORK" --openssl "$OPENSSL" "$@" | tee "$OUT"
+elapsed=$((SECONDS - start))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- document ------------------------------------------------------------------------------
+tmp_doc=$(mktemp "$WORK/benchmarks.md.XXXXXX")
+trap 'rm -f "$tmp_doc"' EXIT
+
+awk -v cpu="$cpu_model" -v cores="$cores" -v load_before="$load_before" \
+    -v load_after="$load_after" -v run_date="$run_date" -v commit="$commit" \
+    -v tree_state="$tree_state" -v kernel="$kernel" -v compiler="$compiler" \
+    -v secp="$secp_version" -v openssl_cli="$openssl_cli" -v elapsed="$elapsed" '
+# parse(line): fills kv[] from "word key=value key=\"quoted value\" ..."
+function parse(line,   rest, key, val, m) {
+    split("", kv)
+    rest = line
+    sub(/^[a-z]+ +/, "", rest)
+    while (rest != "" && match(rest, /^[a-z_]+=/)) {
+        key = substr(rest, 1, RLENGTH - 1)
+        rest = substr(rest, RLENGTH + 1)
+        if (substr(rest, 1, 1) == "\"") {
+            rest = substr(rest, 2)
+            m = index(rest, "\"")
+            if (m == 0) m = length(rest) + 1
+            val = substr(rest, 1, m - 1)
+            rest = substr(rest, m + 1)
+        } else {
+            m = index(rest, " ")
+            if (m == 0) m = length(rest) + 1
+            val = substr(rest, 1, m - 1)
+            rest = substr(rest, m)
+        }
+        sub(/^ +/, "", rest)
+        kv[key] = val
+    }
+}
+function num(x) { return (x + 0 >= 1000) ? sprintf("%.0f", x) : sprintf("%.1f", x) }
+$1 == "info" {
+    parse($0)
+    for (k in kv) info[k] = kv[k]
+}
+$1 == "group" {
+    parse($0)
+    g = kv["id"]
+    groups[++ngroups] = g
+    title[g] = kv["title"]; ours_desc[g] = kv["ours"]; ref_desc[g] = kv["ref"]; note[g] = kv["note"]
+}
+$1 == "bench" {
+    parse($0)
+    g = kv["group"]
+    i = ++nrows[g]
+    row[g, i] = sprintf("| `%s` | %s | %s | %s | **%.3f** | %.3f |", kv["name"], kv["unit"],
+                        num(kv["ours"]), num(kv["ref"]), kv["ratio"], kv["ratio_median"])
+    if (kv["target"] == "none") {
+        row[g, i] = row[g, i] " none | - |"
+    } else if (kv["ratio"] + 0 >= kv["target"] + 0) {
+        row[g, i] = row[g, i] sprintf(" >= %.2fx: %s | meets target |", kv["target"],
+                                      kv["target_text"])
+    } else {
+        row[g, i] = row[g, i] sprintf(" >= %.2fx: %s | **BELOW TARGET** |", kv["target"],
+                                      kv["target_text"])
+        below[++nbelow] = sprintf("`%s`: ratio %.3f, target %.2f", kv["name"], kv["ratio"],
+                                  kv["target"])
+    }
+}
+END {
+    print "# Benchmarks"
+    print ""
+    print "Written by `make bench` (tests/bench/run.sh from tests/bench/bench_crypto.c)."
+    print "Do not edit: rerun `make bench`. Every number below comes from the single run"
+    print "described here."
+    print ""
+    print "## Machine and run"
+    print ""
+    print "| | |"
+    print "|---|---|"
+    printf "| Date | %s |\n", run_date
+    printf "| Commit | `%s` (%s) |\n", commit, tree_state
+    printf "| CPU | %s (`model name` in /proc/cpuinfo) |\n", cpu
+    printf "| Cores (`nproc`) | %s; the benchmark uses one thread |\n", cores
+    printf "| Load average before / after | %s / %s |\n", load_before, load_after
+    printf "| Kernel | %s |\n", kernel
+    printf "| Compiler | %s, `-O2` |\n", compiler
+    printf "| OpenSSL | library: %s; command: %s |\n", info["openssl_lib"], openssl_cli
+    printf "| libsecp256k1 | %s (Debian package) |\n", secp
+    printf "| Wall time of the run | %s s |\n", elapsed
+    print ""
+    print "## How to read this"
+    print ""
+    print "- **ratio = ours / reference, higher is better.** 1.000 means parity."
+    print "- Each side is warmed up, then its repetitions alternate with the reference, so"
+    print "  load that drifts during the run hits both. Numbers are the **best** repetition;"
+    print "  the median ratio is shown next to it. In-memory benchmarks: " info["reps"]
+    print "  repetitions of about " info["rep_seconds"] " s each. File benchmark:",
+          info["file_reps"]
+    print "  runs each. Clock: CLOCK_MONOTONIC. MB/s means 10^6 bytes per second."
+    print "- Targets are the ones in DESIGN.md \"Performance targets\"; a row without one is"
+    print "  context. A ratio under its target is marked **BELOW TARGET**. Nothing here fails"
+    print "  the build."
+    print "- **Honesty note:** these numbers come from one run on a shared machine, with other"
+    print "  work possibly running next to it. Absolute numbers move from run to run; the ratios,"
+    print "  taken side by side in the same run, are the meaningful part, and even they carry"
+    print "  noise (compare the best and median ratios). Rerun before drawing a conclusion from"
+    print "  a small difference."
+    for (n = 1; n <= ngroups; n++) {
+        g = groups[n]
+        print ""
+        printf "## %s\n\n", title[g]
+        printf "- Ours: %s.\n", ours_desc[g]
+        printf "- Reference: %s.\n", ref_desc[g]
+        printf "- %s\n", note[g]
+        if (g == "sha256")
+            printf "- openssl start-up measured on /dev/null: %s ms.\n",
+                   info["openssl_dgst_startup_ms"]
+        print ""
+        printf "| Benchmark | Unit | Ours | Reference | Ratio (best) | Ratio (median) |"
+        print " DESIGN.md target | Result |"
+        print "|---|---|---:|---:|---:|---:|---|---|"
+        for (i = 1; i <= nrows[g]; i++) print row[g, i]
+    }
+    print ""
+    print "## Below target"
+    print ""
+    if (nbelow == 0) print "None in this run."
+    for (i = 1; i <= nbelow; i++) printf "- %s\n", below[i]
+}
+' "$OUT" >"$tmp_doc"
+
+grep -q '^| `' "$tmp_doc" || { echo "bench: no results parsed from $OUT" >&2; exit 1; }
+mv "$tmp_doc" "$DOC"
+trap - EXIT
+echo "bench: wrote $DOC (${elapsed}s)"
+if grep -q '| \*\*BELOW TARGET\*\* |$' "$DOC"; then
+    sed -n '/^## Below target/,$p' "$DOC" | sed '1,2d; s/^/bench: below target: /'
+fi
