@@ -4,6 +4,12 @@
 # nothing else.
 
 SHELL := /bin/bash
+# V=1 shows full compiler command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 CC ?= cc
 BUILD := build
 ASAN := $(BUILD)/asan
@@ -38,33 +44,38 @@ build: $(BUILD)/libcommon.a $(BUILD)/bin/rightsctl
 # ---- libcommon ---------------------------------------------------------------
 $(BUILD)/%.o: %.c $(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(ASAN)/%.o: %.c $(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -c $< -o $@
+	@$(if $(Q),echo "  CC/SAN  $<")
+	$(Q)$(CC) $(CFLAGS_ASAN) -c $< -o $@
 
 $(BUILD)/libcommon.a: $(COMMON_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(ASAN)/libcommon.a: $(COMMON_OBJ_ASAN)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # ---- services ----------------------------------------------------------------
 $(BUILD)/bin/rightsctl: $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(LDLIBS) -o $@
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 # ---- tests (sanitizer build) -------------------------------------------------
 $(ASAN)/tests/%: tests/%.c tests/harness.h $(wildcard tests/integration/*.h) $(ASAN)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libcommon.a $(LDLIBS) -o $@
+	@$(if $(Q),echo "  LD/SAN  $@")
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libcommon.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests $< $(BUILD)/libcommon.a $(LDLIBS) -o $@
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 tests-build: $(UNIT_BIN) $(INTEG_BIN) build
 

@@ -13,52 +13,11 @@
 #include "keccak.h"
 
 /* How much of a rejected input is quoted in error messages. */
-#define ADDRESS_QUOTE_CHARS_MAX 44
-#define ADDRESS_QUOTE_SIZE (ADDRESS_QUOTE_CHARS_MAX * 4 + 4)
+#define ADDRESS_QUOTE_SIZE 48 /* 44 printable characters, "..." and NUL */
 
-static int address_digit_value(char c);
-static void address_quote(char out[ADDRESS_QUOTE_SIZE], const char *text, size_t text_len);
 static void address_checksum_digits(char digits[40]);
 static enum address_result address_check_digits(const char *text, struct err *e);
 static enum address_result address_check_case(const char *text, struct err *e);
-
-static int address_digit_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Copies at most ADDRESS_QUOTE_CHARS_MAX characters of untrusted text into a
- * printable string: quotes, backslashes and control bytes become \xNN, and a
- * truncated input ends in "...". */
-static void address_quote(char out[ADDRESS_QUOTE_SIZE], const char *text, size_t text_len)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t n = text_len < ADDRESS_QUOTE_CHARS_MAX ? text_len : ADDRESS_QUOTE_CHARS_MAX;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-            out[o++] = (char)c;
-            continue;
-        }
-        out[o++] = '\\';
-        out[o++] = 'x';
-        out[o++] = digits[c >> 4];
-        out[o++] = digits[c & 0x0f];
-    }
-    if (n < text_len) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    ASSERT(o < ADDRESS_QUOTE_SIZE);
-    out[o] = '\0';
-}
 
 /* Turns 40 lowercase hex digits into their EIP-55 mixed-case form in place. */
 static void address_checksum_digits(char digits[40])
@@ -76,11 +35,11 @@ static void address_checksum_digits(char digits[40])
 static enum address_result address_check_digits(const char *text, struct err *e)
 {
     for (size_t i = 2; i < ADDRESS_TEXT_LEN; i++) {
-        if (address_digit_value(text[i]) >= 0)
+        if (hex_digit_value(text[i]) >= 0)
             continue;
         char quoted[ADDRESS_QUOTE_SIZE], digit[ADDRESS_QUOTE_SIZE];
-        address_quote(quoted, text, ADDRESS_TEXT_LEN);
-        address_quote(digit, text + i, 1);
+        err_quote(quoted, sizeof quoted, text, ADDRESS_TEXT_LEN);
+        err_quote(digit, sizeof digit, text + i, 1);
         return (enum address_result)err_set(e, ADDRESS_ERR_BAD_DIGIT,
                                             "invalid hex digit '%s' at offset %zu in address '%s'",
                                             digit, i, quoted);
@@ -115,12 +74,12 @@ enum address_result address_parse(struct address *out, const char *text, size_t 
 {
     char quoted[ADDRESS_QUOTE_SIZE];
     if (text_len < 2 || text[0] != '0' || text[1] != 'x') {
-        address_quote(quoted, text, text_len);
+        err_quote(quoted, sizeof quoted, text, text_len);
         return (enum address_result)err_set(e, ADDRESS_ERR_PREFIX,
                                             "missing 0x prefix in address '%s'", quoted);
     }
     if (text_len != ADDRESS_TEXT_LEN) {
-        address_quote(quoted, text, text_len);
+        err_quote(quoted, sizeof quoted, text, text_len);
         return (enum address_result)err_set(
             e, ADDRESS_ERR_LENGTH, "invalid address length %zu (expected %d) in address '%s'",
             text_len, ADDRESS_TEXT_LEN, quoted);
@@ -132,8 +91,8 @@ enum address_result address_parse(struct address *out, const char *text, size_t 
     if (r != ADDRESS_OK)
         return r;
     for (size_t i = 0; i < ADDRESS_BYTES; i++) {
-        int hi = address_digit_value(text[2 + 2 * i]);
-        int lo = address_digit_value(text[3 + 2 * i]);
+        int hi = hex_digit_value(text[2 + 2 * i]);
+        int lo = hex_digit_value(text[3 + 2 * i]);
         ASSERT(hi >= 0 && lo >= 0);
         out->bytes[i] = (uint8_t)((hi << 4) | lo);
     }

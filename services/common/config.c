@@ -44,7 +44,6 @@ static enum config_result config_parse_duration(uint64_t *out_ms, const char *v,
 static enum config_result config_parse_bool(bool *out, const char *v, char *why, size_t why_size);
 static enum config_result config_parse_address(uint8_t out[CONFIG_ADDRESS_BYTES], const char *v,
                                                size_t len, char *why, size_t why_size);
-static int config_hex_nibble(char c);
 static enum config_result config_decode_key(uint8_t *key_out, size_t *key_len_out,
                                             size_t key_len_min, size_t key_len_max,
                                             const char *text, size_t text_len, const char *path,
@@ -520,17 +519,6 @@ void config_errors_log(const struct config_errors *errs, const struct logger *lg
 
 /* ---- key files ------------------------------------------------------------- */
 
-static int config_hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static enum config_result config_decode_key(uint8_t *key_out, size_t *key_len_out,
                                             size_t key_len_min, size_t key_len_max,
                                             const char *text, size_t text_len, const char *path,
@@ -548,15 +536,15 @@ static enum config_result config_decode_key(uint8_t *key_out, size_t *key_len_ou
     if (digits % 2 != 0)
         return err_set(e, CONFIG_ERR_KEY_FORMAT, "key file '%s': odd number of hex digits", path);
     for (size_t i = a; i < b; i++)
-        if (config_hex_nibble(text[i]) < 0)
+        if (hex_digit_value(text[i]) < 0)
             return err_set(e, CONFIG_ERR_KEY_FORMAT, "key file '%s': not hex", path);
     size_t n = digits / 2;
     if (n < key_len_min || n > key_len_max)
         return err_set(e, CONFIG_ERR_KEY_LENGTH, "key file '%s' holds %zu bytes: want %zu..%zu",
                        path, n, key_len_min, key_len_max);
     for (size_t i = 0; i < n; i++)
-        key_out[i] = (uint8_t)(config_hex_nibble(text[a + 2 * i]) * 16 +
-                               config_hex_nibble(text[a + 2 * i + 1]));
+        key_out[i] = (uint8_t)(hex_digit_value(text[a + 2 * i]) * 16 +
+                               hex_digit_value(text[a + 2 * i + 1]));
     *key_len_out = n;
     return CONFIG_OK;
 }

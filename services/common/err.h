@@ -26,6 +26,12 @@ struct err {
 int err_set(struct err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Copies untrusted text[0..text_len) into out[0..out_size) as a printable
+ * string for an error message: quotes, backslashes and non-ASCII/control
+ * bytes become \xNN, and text that does not fit ends in "...". out_size must
+ * be at least 8. Always NUL-terminates. */
+void err_quote(char *out, size_t out_size, const char *text, size_t text_len);
+
 /* Reset `e` to code 0 and an empty message. NULL is allowed. */
 void err_clear(struct err *e);
 

@@ -8,7 +8,6 @@
 
 #include <stdbool.h>
 
-static int hex_digit_value(char c);
 static bool hex_has_prefix(const char *text, size_t text_len);
 static enum hex_result hex_check_digits(const char *digits, size_t digits_len, size_t offset,
                                         struct err *e);
@@ -18,8 +17,7 @@ static void hex_decode_digits(uint8_t *out, const char *digits, size_t digits_le
 static const char hex_lower[16] = {'0', '1', '2', '3', '4', '5', '6', '7',
                                    '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
 
-/* Value 0..15 of a hex digit, or -1. */
-static int hex_digit_value(char c)
+int hex_digit_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';

@@ -24,6 +24,9 @@ enum hex_result {
     HEX_ERR_WRONG_LENGTH = 4 /* exact-length decode got a different length */
 };
 
+/* Value 0..15 of a hex digit [0-9a-fA-F], or -1 for any other character. */
+int hex_digit_value(char c);
+
 /* Writes 2*data_len lowercase digits plus NUL to `out` (no prefix).
  * `out_size` must be >= 2*data_len+1; returns 0 on success, -1 if too small. */
 int hex_encode(char *out, size_t out_size, const uint8_t *data, size_t data_len)

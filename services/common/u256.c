@@ -9,6 +9,8 @@
  */
 #include "u256.h"
 
+#include "hex.h"
+
 #include <string.h>
 
 #include "check.h"
@@ -34,8 +36,6 @@ static void knuth_divide(uint64_t *q, uint64_t *r, const uint64_t *u, size_t m, 
                          size_t n);
 static void limbs_divmod(uint64_t q[U256_WIDE_LIMBS], uint64_t r[4], const uint64_t *u, size_t m,
                          const uint64_t v[4]);
-static void u256_quote(char out[U256_QUOTE_SIZE], const char *text, size_t text_len);
-static int hex_value(char c);
 
 /* ---- limb helpers ------------------------------------------------------- */
 
@@ -297,49 +297,10 @@ enum u256_result u256_mul_div_floor(struct u256 *out, const struct u256 *a, cons
 
 /* ---- text ----------------------------------------------------------------- */
 
-/* Copies untrusted text into a printable string for an error message: quotes,
- * backslashes and non-ASCII/control bytes become \xNN; text that does not fit
- * ends in "...". */
-static void u256_quote(char out[U256_QUOTE_SIZE], const char *text, size_t text_len)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < text_len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        bool plain = c >= 0x20 && c < 0x7f && c != '\'' && c != '\\';
-        if (o + (plain ? 1 : 4) > U256_QUOTE_SIZE - 4) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (plain) {
-            out[o++] = (char)c;
-            continue;
-        }
-        out[o++] = '\\';
-        out[o++] = 'x';
-        out[o++] = digits[c >> 4];
-        out[o++] = digits[c & 0x0f];
-    }
-    ASSERT(o < U256_QUOTE_SIZE);
-    out[o] = '\0';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum u256_result u256_from_dec(struct u256 *out, const char *text, size_t text_len, struct err *e)
 {
     char q[U256_QUOTE_SIZE];
-    u256_quote(q, text, text_len);
+    err_quote(q, sizeof q, text, text_len);
     if (text_len == 0)
         return (enum u256_result)err_set(e, U256_ERR_EMPTY, "empty decimal number ''");
     if (text_len > U256_DEC_DIGITS_MAX)
@@ -414,7 +375,7 @@ size_t u256_to_be_min(uint8_t out[32], const struct u256 *a)
 enum u256_result u256_from_hex(struct u256 *out, const char *text, size_t text_len, struct err *e)
 {
     char q[U256_QUOTE_SIZE];
-    u256_quote(q, text, text_len);
+    err_quote(q, sizeof q, text, text_len);
     if (text_len == 0)
         return (enum u256_result)err_set(e, U256_ERR_EMPTY, "empty hex quantity ''");
     if (text_len < 2 || text[0] != '0' || text[1] != 'x')
@@ -429,7 +390,7 @@ enum u256_result u256_from_hex(struct u256 *out, const char *text, size_t text_l
                                          digits, q);
     struct u256 r = u256_zero();
     for (size_t i = 2; i < text_len; i++) {
-        int v = hex_value(text[i]);
+        int v = hex_digit_value(text[i]);
         if (v < 0)
             return (enum u256_result)err_set(e, U256_ERR_BAD_DIGIT,
                                              "invalid hex digit at offset %zu in '%s'", i, q);
