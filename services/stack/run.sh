@@ -32,6 +32,7 @@ DEV_ADDRS=(
 cleanup() {
     trap '' INT TERM
     stack_log "stopping the stack"
+    [[ -n "${IDLE_PID:-}" ]] && kill "$IDLE_PID" 2>/dev/null
     stack_stop_all
     stack_log "stopped"
 }
@@ -101,5 +102,10 @@ if [[ -n "${STACK_ANVIL_PID:-}" ]]; then
     wait "$STACK_ANVIL_PID" || true
     stack_log "anvil exited"
 else
-    while sleep 3600; do :; done
+    # `wait` on a background sleep lets the INT/TERM traps run at once.
+    while true; do
+        sleep 3600 &
+        IDLE_PID=$!
+        wait "$IDLE_PID" || true
+    done
 fi
