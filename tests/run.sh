@@ -84,6 +84,7 @@ run_integration() {
     for t in "$ASAN_DIR"/integration/test_*; do
         [[ -x "$t" ]] && run_one "integration/$(basename "$t")" "$t"
     done
+    run_one "stack/test_rightsctl.sh" bash tests/stack/test_rightsctl.sh
     run_one "stack/test_make_run.sh" bash tests/stack/test_make_run.sh
 }
 
