@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 APT_PACKAGES=(
-    build-essential pkg-config ca-certificates curl git
+    build-essential pkg-config ca-certificates curl git procps util-linux
     libsecp256k1-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libpq-dev libssl-dev
     postgresql postgresql-contrib ffmpeg libavformat-dev libavcodec-dev libavutil-dev
     nodejs npm
