@@ -17,8 +17,8 @@ enum artifact_result artifact_load(struct artifact *out, const char *path, struc
                                              path);
     json_error_t jerr;
     /* jansson reads until EOF; bound the size first. */
-    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) < 0 ||
-        (size_t)ftell(f) > ARTIFACT_FILE_BYTES_MAX || fseek(f, 0, SEEK_SET) != 0) {
+    if (fseek(f, 0, SEEK_END) != 0 || ftell(f) < 0 || (size_t)ftell(f) > ARTIFACT_FILE_BYTES_MAX ||
+        fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return (enum artifact_result)err_set(e, ARTIFACT_ERR_JSON,
                                              "artifact '%s' unreadable or above %zu bytes", path,
@@ -45,8 +45,8 @@ enum artifact_result artifact_load(struct artifact *out, const char *path, struc
         r = (enum artifact_result)err_set(e, ARTIFACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (hex_decode(out->bytecode, ARTIFACT_BYTECODE_BYTES_MAX, &out->bytecode_len, code,
-                   code_len, e) != HEX_OK ||
+    if (hex_decode(out->bytecode, ARTIFACT_BYTECODE_BYTES_MAX, &out->bytecode_len, code, code_len,
+                   e) != HEX_OK ||
         out->bytecode_len == 0) {
         r = (enum artifact_result)err_set(e, ARTIFACT_ERR_BYTECODE,
                                           "artifact '%s' has bad bytecode", path);

@@ -53,8 +53,7 @@ enum txsend_result txsend_estimate_gas(uint64_t *gas_out, char *revert_hex_out,
     enum rpc_result r = rpc_call(c, "eth_estimateGas", json_pack("[o]", call), &result, e);
     if (r == RPC_ERR_EXECUTION_REVERTED) {
         if (revert_hex_out != NULL)
-            snprintf(revert_hex_out, TXSEND_REVERT_DATA_HEX_MAX + 1, "%s",
-                     c->last_remote.data_hex);
+            snprintf(revert_hex_out, TXSEND_REVERT_DATA_HEX_MAX + 1, "%s", c->last_remote.data_hex);
         return (enum txsend_result)err_set(e, TXSEND_ERR_ESTIMATE_REVERT,
                                            "transaction would revert: data '%s'",
                                            c->last_remote.data_hex);
@@ -95,8 +94,7 @@ static enum txsend_result txsend_fill_tx(struct tx_eip1559 *tx, struct rpc_clien
     if (tx->gas_limit > TXSEND_GAS_LIMIT_MAX)
         return (enum txsend_result)err_set(e, TXSEND_ERR_BAD_INPUT,
                                            "gas limit %llu above maximum %u",
-                                           (unsigned long long)tx->gas_limit,
-                                           TXSEND_GAS_LIMIT_MAX);
+                                           (unsigned long long)tx->gas_limit, TXSEND_GAS_LIMIT_MAX);
     tx->has_to = req->has_to;
     tx->to = req->to;
     tx->value_wei = req->value_wei;
@@ -105,9 +103,9 @@ static enum txsend_result txsend_fill_tx(struct tx_eip1559 *tx, struct rpc_clien
     return TXSEND_OK;
 }
 
-enum txsend_result txsend_send(struct txsend_outcome *out, struct rpc_client *c,
-                               uint64_t chain_id, const struct sig_private_key *key,
-                               const struct txsend_request *req, struct err *e)
+enum txsend_result txsend_send(struct txsend_outcome *out, struct rpc_client *c, uint64_t chain_id,
+                               const struct sig_private_key *key, const struct txsend_request *req,
+                               struct err *e)
 {
     memset(out, 0, sizeof *out);
     if (req->data_len > TX_DATA_BYTES_MAX)

@@ -35,28 +35,28 @@
 
 enum txsend_result {
     TXSEND_OK = 0,
-    TXSEND_ERR_RPC = 1,           /* transport/remote failure (message says which) */
+    TXSEND_ERR_RPC = 1,             /* transport/remote failure (message says which) */
     TXSEND_ERR_ESTIMATE_REVERT = 2, /* eth_estimateGas reverted: revert data in result */
-    TXSEND_ERR_REVERTED = 3,      /* mined with status 0 */
+    TXSEND_ERR_REVERTED = 3,        /* mined with status 0 */
     TXSEND_ERR_SIGN = 4,
-    TXSEND_ERR_BAD_INPUT = 5,     /* data too large, gas above TXSEND_GAS_LIMIT_MAX */
-    TXSEND_ERR_TIMEOUT = 6,       /* no receipt within timeout_ms */
+    TXSEND_ERR_BAD_INPUT = 5, /* data too large, gas above TXSEND_GAS_LIMIT_MAX */
+    TXSEND_ERR_TIMEOUT = 6,   /* no receipt within timeout_ms */
     TXSEND_ERR_NOMEM = 7
 };
 
 struct txsend_request {
-    bool has_to;             /* false: contract creation */
+    bool has_to; /* false: contract creation */
     struct address to;
     struct u256 value_wei;
-    const uint8_t *data;     /* borrowed; may be NULL when data_len is 0 */
+    const uint8_t *data; /* borrowed; may be NULL when data_len is 0 */
     size_t data_len;
-    uint64_t gas_limit;      /* 0: eth_estimateGas + TXSEND_GAS_MARGIN_PCT */
-    uint32_t timeout_ms;     /* 0: TXSEND_TIMEOUT_MS_DEFAULT */
+    uint64_t gas_limit;  /* 0: eth_estimateGas + TXSEND_GAS_MARGIN_PCT */
+    uint32_t timeout_ms; /* 0: TXSEND_TIMEOUT_MS_DEFAULT */
 };
 
 struct txsend_outcome {
-    uint8_t tx_hash[32];               /* set once the tx was signed */
-    struct rpc_receipt receipt;        /* valid on TXSEND_OK / TXSEND_ERR_REVERTED */
+    uint8_t tx_hash[32];        /* set once the tx was signed */
+    struct rpc_receipt receipt; /* valid on TXSEND_OK / TXSEND_ERR_REVERTED */
     bool has_receipt;
     char revert_data_hex[TXSEND_REVERT_DATA_HEX_MAX + 1]; /* on TXSEND_ERR_ESTIMATE_REVERT */
 };

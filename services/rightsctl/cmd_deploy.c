@@ -16,6 +16,14 @@
 
 static bool deploy_check_role(struct rpc_client *c, const struct address *vault,
                               const struct address *operator_addr, struct err *e);
+static bool deploy_load_key(struct sig_private_key *key, const char *path, struct err *e);
+static bool deploy_vault(struct address *vault_out, struct txsend_outcome *outcome,
+                         struct rpc_client *rpc, uint64_t chain_id,
+                         const struct sig_private_key *key, const struct address *operator_addr,
+                         const struct artifact *art, struct err *e);
+static void deploy_report(const struct rightsctl *ctl, const struct address *vault,
+                          const struct address *operator_addr,
+                          const struct txsend_outcome *outcome);
 
 static const char *const deploy_config_names[] = {"ETH_RPC_URL", "CHAIN_ID", "OPERATOR_KEY_FILE",
                                                   "LOG_LEVEL", NULL};
@@ -40,6 +48,53 @@ static bool deploy_check_role(struct rpc_client *c, const struct address *vault,
     return ok;
 }
 
+/* Reads OPERATOR_KEY_FILE into *key; the raw bytes are wiped either way. */
+static bool deploy_load_key(struct sig_private_key *key, const char *path, struct err *e)
+{
+    uint8_t raw[32];
+    size_t raw_len = 0;
+    bool ok = config_read_key_file(raw, &raw_len, 32, 32, path, e) == CONFIG_OK &&
+              sig_private_key_from_bytes(key, raw, e) == SIG_OK;
+    crypto_wipe(raw, sizeof raw);
+    return ok;
+}
+
+/* Sends the creation transaction bytecode || abi.encode(admin, operator),
+ * both the operator, and returns the new contract's address. */
+static bool deploy_vault(struct address *vault_out, struct txsend_outcome *outcome,
+                         struct rpc_client *rpc, uint64_t chain_id,
+                         const struct sig_private_key *key, const struct address *operator_addr,
+                         const struct artifact *art, struct err *e)
+{
+    struct buf code;
+    buf_init(&code, ARTIFACT_BYTECODE_BYTES_MAX + 64);
+    struct abi_value ctor[2] = {abi_value_address(operator_addr), abi_value_address(operator_addr)};
+    bool ok = buf_append(&code, art->bytecode, art->bytecode_len) == BUF_OK &&
+              abi_encode(&code, ctor, 2, e) == ABI_OK;
+    if (ok) {
+        struct txsend_request req = {.has_to = false, .data = code.data, .data_len = code.len};
+        ok = txsend_send(outcome, rpc, chain_id, key, &req, e) == TXSEND_OK &&
+             outcome->receipt.has_contract_address;
+    }
+    if (ok)
+        memcpy(vault_out->bytes, outcome->receipt.contract_address, 20);
+    buf_release(&code);
+    return ok;
+}
+
+static void deploy_report(const struct rightsctl *ctl, const struct address *vault,
+                          const struct address *operator_addr, const struct txsend_outcome *outcome)
+{
+    char vault_text[ADDRESS_TEXT_SIZE], op_text[ADDRESS_TEXT_SIZE];
+    address_format_checksum(vault_text, vault);
+    address_format_checksum(op_text, operator_addr);
+    log_write(&ctl->log, LOG_INFO, "vault deployed",
+              LOG_KVS(log_str("address", vault_text), log_str("operator", op_text),
+                      log_u64("block", outcome->receipt.block_number),
+                      log_u64("gas_used", outcome->receipt.gas_used)));
+    printf("%s\n", vault_text);
+}
+
 int cmd_deploy(struct rightsctl *ctl, int argc, char **argv)
 {
     const char *artifact_path = "contracts-abi/SettlementVault.json";
@@ -55,67 +110,42 @@ int cmd_deploy(struct rightsctl *ctl, int argc, char **argv)
         return RIGHTSCTL_EXIT_USAGE;
     log_set_level(&ctl->log, ctl->cfg.log_level);
 
-    int rc = RIGHTSCTL_EXIT_FAIL;
     struct err e = {0};
     struct sig_private_key key;
-    struct artifact art = {0};
-    struct rpc_client rpc = {0};
-    struct buf code;
-    struct txsend_outcome outcome = {0};
-    buf_init(&code, ARTIFACT_BYTECODE_BYTES_MAX + 64);
-    uint8_t raw_key[32];
-    size_t raw_key_len = 0;
-    if (config_read_key_file(raw_key, &raw_key_len, 32, 32, ctl->cfg.operator_key_file, &e) !=
-            CONFIG_OK ||
-        sig_private_key_from_bytes(&key, raw_key, &e) != SIG_OK) {
-        crypto_wipe(raw_key, sizeof raw_key);
-        log_write(&ctl->log, LOG_ERROR, "cannot load operator key", LOG_KVS(log_str("error", e.msg)));
+    if (!deploy_load_key(&key, ctl->cfg.operator_key_file, &e)) {
+        log_write(&ctl->log, LOG_ERROR, "cannot load operator key",
+                  LOG_KVS(log_str("error", e.msg)));
         return RIGHTSCTL_EXIT_USAGE;
     }
-    crypto_wipe(raw_key, sizeof raw_key);
-    struct address operator_addr;
+    int rc = RIGHTSCTL_EXIT_FAIL;
+    struct artifact art = {0};
+    struct rpc_client rpc = {0};
+    struct txsend_outcome outcome = {0};
+    struct address operator_addr, vault;
     uint64_t chain_id = 0;
     if (sig_private_key_address(&operator_addr, &key, &e) != SIG_OK ||
         artifact_load(&art, artifact_path, &e) != ARTIFACT_OK ||
         rpc_client_init(&rpc, ctl->cfg.eth_rpc_url, NULL, &e) != RPC_OK ||
         rpc_chain_id(&rpc, &chain_id, &e) != RPC_OK)
-        goto fail;
+        goto out;
     if (chain_id != ctl->cfg.chain_id) {
         err_set(&e, 1, "chain id mismatch: node says %llu, CHAIN_ID is %llu",
                 (unsigned long long)chain_id, (unsigned long long)ctl->cfg.chain_id);
-        goto fail;
+        goto out;
     }
-    /* creation code = bytecode || abi.encode(admin, operator) */
-    struct abi_value ctor[2] = {abi_value_address(&operator_addr), abi_value_address(&operator_addr)};
-    if (buf_append(&code, art.bytecode, art.bytecode_len) != BUF_OK ||
-        abi_encode(&code, ctor, 2, &e) != ABI_OK)
-        goto fail;
-    struct txsend_request req = {.has_to = false, .data = code.data, .data_len = code.len};
-    if (txsend_send(&outcome, &rpc, chain_id, &key, &req, &e) != TXSEND_OK ||
-        !outcome.receipt.has_contract_address)
-        goto fail;
-    struct address vault;
-    memcpy(vault.bytes, outcome.receipt.contract_address, 20);
+    if (!deploy_vault(&vault, &outcome, &rpc, chain_id, &key, &operator_addr, &art, &e))
+        goto out;
     if (!deploy_check_role(&rpc, &vault, &operator_addr, &e)) {
         if (e.msg[0] == '\0')
             err_set(&e, 1, "deployed vault does not grant OPERATOR_ROLE to the operator");
-        goto fail;
+        goto out;
     }
-    char vault_text[ADDRESS_TEXT_SIZE], op_text[ADDRESS_TEXT_SIZE];
-    address_format_checksum(vault_text, &vault);
-    address_format_checksum(op_text, &operator_addr);
-    log_write(&ctl->log, LOG_INFO, "vault deployed",
-              LOG_KVS(log_str("address", vault_text), log_str("operator", op_text),
-                      log_u64("block", outcome.receipt.block_number),
-                      log_u64("gas_used", outcome.receipt.gas_used)));
-    printf("%s\n", vault_text);
+    deploy_report(ctl, &vault, &operator_addr, &outcome);
     rc = RIGHTSCTL_EXIT_OK;
-    goto out;
-fail:
-    log_write(&ctl->log, LOG_ERROR, "deploy failed", LOG_KVS(log_str("error", e.msg)));
 out:
+    if (rc != RIGHTSCTL_EXIT_OK)
+        log_write(&ctl->log, LOG_ERROR, "deploy failed", LOG_KVS(log_str("error", e.msg)));
     txsend_outcome_release(&outcome);
-    buf_release(&code);
     rpc_client_release(&rpc);
     artifact_release(&art);
     sig_private_key_wipe(&key);

@@ -13,8 +13,7 @@
 
 #define KEYGEN_ATTEMPTS_MAX 8 /* a random 32-byte string is a valid key with p ~ 1 - 2^-128 */
 
-static bool keygen_write_file(const char *path, const char *text, size_t text_len,
-                              struct err *e);
+static bool keygen_write_file(const char *path, const char *text, size_t text_len, struct err *e);
 
 static bool keygen_write_file(const char *path, const char *text, size_t text_len, struct err *e)
 {

@@ -24,7 +24,8 @@ int cmd_migrate(struct rightsctl *ctl, int argc, char **argv)
     struct pg_session pc;
     struct err e = {0};
     if (pg_connect(&pc, ctl->cfg.database_url, PG_CONNECT_TIMEOUT_S_DEFAULT, &e) != PG_OK) {
-        log_write(&ctl->log, LOG_ERROR, "cannot connect to postgres", LOG_KVS(log_str("error", e.msg)));
+        log_write(&ctl->log, LOG_ERROR, "cannot connect to postgres",
+                  LOG_KVS(log_str("error", e.msg)));
         return RIGHTSCTL_EXIT_FAIL;
     }
     size_t applied = 0;

@@ -12,11 +12,13 @@ struct rightsctl_command {
 };
 
 static const struct rightsctl_command commands[] = {
-    {"migrate", cmd_migrate, "migrate [--dir DIR]          apply pending migrations (DATABASE_URL)"},
+    {"migrate", cmd_migrate,
+     "migrate [--dir DIR]          apply pending migrations (DATABASE_URL)"},
     {"deploy", cmd_deploy,
      "deploy [--artifact FILE]     deploy the SettlementVault with our signer; prints its address\n"
      "                               (ETH_RPC_URL, CHAIN_ID, OPERATOR_KEY_FILE)"},
-    {"keygen", cmd_keygen, "keygen --out FILE            new secp256k1 key (mode 0600); prints its address"},
+    {"keygen", cmd_keygen,
+     "keygen --out FILE            new secp256k1 key (mode 0600); prints its address"},
 };
 
 static void usage(FILE *out)
