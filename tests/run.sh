@@ -69,7 +69,7 @@ run_integration() {
     local pg_port anvil_port t
     tmp=var/test/$$
     mkdir -p "$tmp"
-    trap 'stack_stop_all; rm -rf "$tmp"; rmdir var/test 2>/dev/null' EXIT
+    trap 'stack_stop_all; stack_pg_remove "$tmp/pg"; rm -rf "$tmp"; rmdir var/test 2>/dev/null' EXIT
     trap 'exit 130' INT TERM
     pg_port=$(stack_free_port) || stack_die "no free port"
     stack_pg_start "$tmp/pg" "$pg_port" rights_test

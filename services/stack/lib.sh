@@ -30,7 +30,24 @@ stack_free_port() {
 # stack_as_pg CMD...: runs CMD as the postgres OS user when we are root
 # (initdb refuses root), else as ourselves.
 stack_as_pg() {
-    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+# stack_pg_dir DIR: creates DIR for a cluster. When we are root and the
+# postgres user cannot reach DIR (a checkout under /root, say), or DIR is too
+# long for a unix socket path (107 bytes), the cluster lives in a private
+# directory under /var/tmp and DIR is a symlink to it.
+stack_pg_dir() {
+    local dir=$1 parent real
+    [[ -e "$dir" ]] && return 0
+    mkdir -p "$(dirname "$dir")"
+    parent=$(cd "$(dirname "$dir")" && pwd)
+    if [[ $(id -u) -eq 0 ]] && { ! runuser -u postgres -- test -x "$parent" || ((${#parent} > 80)); }; then
+        real=$(mktemp -d /var/tmp/rights-pg.XXXXXX)
+        ln -s "$real" "$dir"
+    else
+        mkdir -p "$dir"
+    fi
 }
 
 # stack_pg_start DIR PORT DBNAME: creates (once) and starts a cluster in DIR
@@ -40,9 +57,9 @@ stack_as_pg() {
 stack_pg_start() {
     local dir=$1 port=$2 db=$3
     [[ -x "$PG_BIN/initdb" ]] || stack_die "postgresql server binaries not found under /usr/lib/postgresql"
-    mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
-    [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
+    stack_pg_dir "$dir"
+    dir=$(cd "$dir" && pwd -P)
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$dir/"
     if [[ ! -f "$dir/data/PG_VERSION" ]]; then
         head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/password"
         chmod 600 "$dir/password"
@@ -63,6 +80,16 @@ stack_pg_start() {
             stack_die "cannot create database $db"
     fi
     STACK_PG_URL="postgresql://postgres:$pw@127.0.0.1:$port/$db"
+}
+
+# stack_pg_remove DIR: deletes a stopped cluster made by stack_pg_dir,
+# including the /var/tmp directory behind a symlink.
+stack_pg_remove() {
+    local dir=$1
+    if [[ -L "$dir" ]]; then
+        rm -rf "$(readlink -f "$dir")"
+    fi
+    rm -rf "$dir"
 }
 
 stack_pg_stop() {

@@ -87,6 +87,7 @@ run_stack() {
         kill -9 -- "-$pid" 2>/dev/null
         stack_pg_stop "$dir/pg"
     fi
+    stack_pg_remove "$dir/pg"
     rm -rf "$dir"
 }
 
