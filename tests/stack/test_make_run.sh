@@ -22,11 +22,15 @@ rpc() { # rpc URL METHOD PARAMS -> result field
         sed -n 's/.*"result":"\{0,1\}\([^"]*\)"\{0,1\}}.*/\1/p'
 }
 
-# run_stack SIGNAL: one full start/stop cycle, stopped with SIGNAL.
+# run_stack SIGNAL [PARENT_MODE]: one full start/stop cycle, stopped with
+# SIGNAL. PARENT_MODE 700 puts the stack in a directory the postgres user
+# cannot enter, like a checkout under /root.
 run_stack() {
-    local sig=$1 dir pg_port anvil_port pid i
-    dir=$PWD/var/test/run-$$-$sig
-    rm -rf "$dir"
+    local sig=$1 mode=${2:-755} dir pg_port anvil_port pid i
+    mkdir -p "$PWD/var/test/run-$$-$sig-$mode"
+    chmod "$mode" "$PWD/var/test/run-$$-$sig-$mode"
+    dir=$PWD/var/test/run-$$-$sig-$mode/var
+    sig="$sig/$mode"
     mkdir -p "$dir"
     pg_port=$(stack_free_port)
     anvil_port=$(stack_free_port)
@@ -67,7 +71,7 @@ run_stack() {
     migrated=$(source "$dir/stack.env" && psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM schema_migrations' 2>&1)
     [[ $migrated -ge 1 ]] && ok "$sig: migrations applied" || bad "$sig: migrations applied" "$migrated"
 
-    if [[ $sig == INT ]]; then
+    if [[ $sig == INT/* ]]; then
         kill -INT -- "-$pid" # Ctrl-C reaches the whole foreground process group
     else
         kill -TERM "$pid"
@@ -80,6 +84,7 @@ run_stack() {
     local left
     left=$(pgrep -af -- "$dir" || true)
     left+=$(pgrep -af -- "--port $anvil_port" || true)
+    left+=$(pgrep -af -- "-p $pg_port " || true) # the cluster may live behind a symlink
     if ! kill -0 "$pid" 2>/dev/null && [[ -z "$left" ]]; then
         ok "$sig: stops cleanly, nothing left running"
     else
@@ -88,10 +93,11 @@ run_stack() {
         stack_pg_stop "$dir/pg"
     fi
     stack_pg_remove "$dir/pg"
-    rm -rf "$dir"
+    rm -rf "$(dirname "$dir")"
 }
 
 run_stack TERM
 run_stack INT
+[[ $(id -u) -eq 0 ]] && run_stack TERM 700
 echo "$pass passed, $fail failed"
 ((fail == 0))
