@@ -296,12 +296,31 @@ static void test_concurrent_runs(void)
     drop_schema(&pc, schema);
 }
 
-/* A run waits for a session that holds the migration lock. */
+/* A run waits for a session that holds the migration lock: the holder sees
+ * the run blocked on the advisory lock with nothing applied, and only then
+ * unlocks. Bounded polling, no timing assertions. */
+struct lock_holder {
+    struct pg_session *pc;
+    bool saw_waiter;        /* another session tried the migration lock */
+    bool table_absent_held; /* nothing applied while we held the lock */
+};
+
 static void *hold_lock_thread(void *arg)
 {
-    struct pg_session *holder = arg;
-    usleep(400000);
-    if (pg_exec(holder, NULL, "SELECT pg_advisory_unlock(8244234291206384999)", NULL, 0, NULL) !=
+    struct lock_holder *h = arg;
+    for (int i = 0; i < 1000 && !h->saw_waiter; i++) { /* at most ~10 s */
+        /* the runner polls with pg_try_advisory_lock; its session's last
+         * query stays visible in pg_stat_activity */
+        const char *v = query_value(h->pc, "SELECT count(*) > 0 FROM pg_stat_activity "
+                                           "WHERE pid <> pg_backend_pid() AND query LIKE "
+                                           "'%pg_try_advisory_lock%'");
+        h->saw_waiter = strcmp(v, "t") == 0;
+        if (!h->saw_waiter)
+            usleep(10000);
+    }
+    const char *absent = query_value(h->pc, "SELECT to_regclass('a') IS NULL");
+    h->table_absent_held = strcmp(absent, "t") == 0;
+    if (pg_exec(h->pc, NULL, "SELECT pg_advisory_unlock(8244234291206384999)", NULL, 0, NULL) !=
         PG_OK)
         fprintf(stdout, "# unlock failed\n");
     return NULL;
@@ -318,18 +337,17 @@ static void test_waits_for_lock(void)
     make_dir(dir, sizeof dir);
     write_file(dir, "0001_a.sql", "CREATE TABLE a (id int);");
     CHECK_STR(query_value(&holder, "SELECT pg_try_advisory_lock(8244234291206384999)"), "t");
+    struct lock_holder h = {.pc = &holder};
     pthread_t th;
-    pthread_create(&th, NULL, hold_lock_thread, &holder);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_create(&th, NULL, hold_lock_thread, &h);
     struct err e = {0};
     size_t applied = 0;
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_OK);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_join(th, NULL);
-    long waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    CHECK_MSG(waited_ms >= 350, "waited only %ld ms", waited_ms);
+    CHECK(h.saw_waiter);
+    CHECK(h.table_absent_held);
     CHECK_INT(applied, 1);
+    CHECK_STR(query_value(&pc, "SELECT to_regclass('a') IS NOT NULL"), "t");
     pg_release(&holder);
     remove_dir(dir);
     drop_schema(&pc, schema);
