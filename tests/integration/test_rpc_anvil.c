@@ -161,7 +161,8 @@ static void test_receipts(void)
     uint64_t t0 = now_ms();
     CHECK_INT(rpc_wait_receipt(&client, &rc, hash, 300, 50, &e), RPC_ERR_RECEIPT_TIMEOUT);
     uint64_t took = now_ms() - t0;
-    CHECK_MSG(took >= 300 && took < 3000, "took %llu ms", (unsigned long long)took);
+    /* lower bound: the wait was honoured; the upper one only guards against a hang */
+    CHECK_MSG(took >= 300 && took < 30000, "took %llu ms", (unsigned long long)took);
     CHECK_STR(e.msg, "no receipt after 300 ms");
 }
 

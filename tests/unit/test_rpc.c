@@ -662,7 +662,8 @@ static void test_transport_timeout(void)
     CHECK_INT(rpc_call(&c, "eth_blockNumber", NULL, &res, &e), RPC_ERR_TIMEOUT);
     uint64_t took = now_ms() - t0;
     CHECK_INT(c.last_attempts, 2); /* a timeout is transient: retried once */
-    CHECK_MSG(took >= 550 && took < 2000, "took %llu ms", (unsigned long long)took);
+    /* lower bound: the timeout was honoured; the upper one only guards against a hang */
+    CHECK_MSG(took >= 550 && took < 30000, "took %llu ms", (unsigned long long)took);
     CHECK(strncmp(e.msg, "rpc eth_blockNumber failed after 2 attempts: timed out", 54) == 0);
     rpc_client_release(&c);
     /* Let the server notice the closed connection before the next test. */
