@@ -30,12 +30,14 @@ RIGHTSCTL_SRC := $(sort $(wildcard services/rightsctl/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(ASAN)/tests/%)
 INTEG_BIN := $(INTEG_SRC:tests/%.c=$(ASAN)/tests/%)
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/%.c=$(ASAN)/tests/%)
 
 .PHONY: tests-build all build setup run test test-unit test-integration bench contracts check-contracts \
-        clean distclean format
+        clean distclean format fuzz
 
 all: build
 
@@ -77,7 +79,46 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libcommon.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
-tests-build: $(UNIT_BIN) $(INTEG_BIN) build
+# A fuzz target linked with the replay driver (corpus + seeded mutations).
+$(FUZZ_BIN): $(ASAN)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h tests/harness.h \
+            $(ASAN)/libcommon.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD/SAN  $@")
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests -DFUZZ_NAME='"$(*:fuzz_%=%)"' $< tests/fuzz/driver.c $(ASAN)/libcommon.a $(LDLIBS) -o $@
+
+tests-build: $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN) build
+
+# ---- libFuzzer (make fuzz; needs clang) ---------------------------------------
+# The same targets without driver.c, linked with libFuzzer and run for
+# FUZZ_SECONDS each by tests/fuzz/libfuzzer.sh. libcommon gets its own
+# coverage-instrumented build. clang warns about two things gcc does not here
+# (enum sign conversions and ASSERT(!"...")), so those two are off.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ := $(BUILD)/fuzz
+CFLAGS_FUZZ := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(CFLAGS_BASE) -Wno-sign-conversion -Wno-string-conversion
+FUZZ_LIBFUZZER_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
+
+$(FUZZ)/%.o: %.c $(COMMON_HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC/FUZZ $<")
+	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ)/libcommon.a: $(COMMON_SRC:%.c=$(FUZZ)/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_LIBFUZZER_BIN): $(FUZZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ)/libcommon.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD/FUZZ $@")
+	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Itests $< $(FUZZ)/libcommon.a $(LDLIBS) -o $@
+
+fuzz:
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	    echo "make fuzz: $(FUZZ_CC) is not installed, skipping libFuzzer (install clang; make test still replays tests/fuzz/corpus)"; \
+	else \
+	    $(MAKE) $(if $(Q),-s) --no-print-directory $(FUZZ_LIBFUZZER_BIN) && bash tests/fuzz/libfuzzer.sh $(FUZZ_SECONDS) $(FUZZ_LIBFUZZER_BIN); \
+	fi
 
 # ---- entry points ------------------------------------------------------------
 setup:
@@ -88,7 +129,7 @@ test: setup
 	@bash tests/run.sh
 
 test-unit: setup
-	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(FUZZ_BIN)
 	@bash tests/run.sh unit
 
 test-integration: setup

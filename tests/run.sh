@@ -53,6 +53,9 @@ run_unit() {
     for t in "$ASAN_DIR"/unit/test_*; do
         [[ -x "$t" ]] && run_one "unit/$(basename "$t")" "$t"
     done
+    for t in "$ASAN_DIR"/fuzz/fuzz_*; do
+        [[ -x "$t" ]] && run_one "fuzz/${t##*/fuzz_}" "$t"
+    done
 }
 
 # The committed contract artifacts must equal a fresh compile.

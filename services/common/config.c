@@ -222,6 +222,8 @@ static enum config_result config_check_url(const struct config_entry *ent, const
     for (size_t k = 0; k < ent->schemes_len; k++)
         if (strlen(ent->schemes[k]) == scheme_len && memcmp(ent->schemes[k], v, scheme_len) == 0)
             return CONFIG_OK;
+    if (ent->secret)
+        return config_why(why, why_size, CONFIG_ERR_BAD_SCHEME, "scheme not allowed");
     return config_why(why, why_size, CONFIG_ERR_BAD_SCHEME, "scheme '%.*s' not allowed",
                       (int)(scheme_len > 16 ? 16 : scheme_len), v);
 }

@@ -519,7 +519,8 @@ static enum rpc_result rpc_parse_envelope(json_t **result_out, struct rpc_remote
     if (!json_is_object(obj))
         return err_set(e, RPC_ERR_BAD_RESPONSE, "response is not a json object");
     const json_t *ver = json_object_get(obj, "jsonrpc");
-    if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0)
+    if (!json_is_string(ver) || json_string_length(ver) != 3 ||
+        strcmp(json_string_value(ver), "2.0") != 0)
         return err_set(e, RPC_ERR_BAD_RESPONSE, "response jsonrpc version is not '2.0'");
     const json_t *id = json_object_get(obj, "id");
     if (id == NULL)

@@ -102,7 +102,9 @@ enum tx_result tx_decode_signed(struct tx_eip1559 *out_tx, struct tx_signature *
     __attribute__((warn_unused_result));
 
 /* Recovers the sender of a decoded transaction (rejects high s, r/s out of
- * range, as sig_recover_address does). */
+ * range, as sig_recover_address does). A decoded transaction whose priority
+ * fee exceeds its max fee is TX_ERR_BAD_FEES here (tx_decode_signed accepts
+ * it, as it only checks the encoding; such a transaction is invalid). */
 enum tx_result tx_recover_sender(struct address *out, const struct tx_eip1559 *tx,
                                  const struct tx_signature *sig, struct err *e)
     __attribute__((warn_unused_result));

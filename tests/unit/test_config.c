@@ -227,6 +227,17 @@ static void test_secret_not_quoted(void)
     CHECK_STR(errs.items[0].e.msg,
               "invalid DATABASE_URL (value hidden): contains a control character");
     CHECK(strstr(errs.items[0].e.msg, "hunter2") == NULL);
+
+    /* nor a part of it, such as a disallowed URL scheme */
+    static const char *const schemes[] = {"http", "https"};
+    char url[65];
+    struct config_entry t = {.name = "SECRET_URL", .type = CONFIG_URL, .secret = true,
+                             .max = {.u = 64}, .schemes = schemes, .schemes_len = 2,
+                             .dest = url, .dest_size = sizeof url};
+    char *env2[] = {"SECRET_URL=hunter2://host/x", NULL};
+    CHECK_INT(config_load(&t, 1, config_lookup_envp, env2, &errs), CONFIG_ERR_INVALID);
+    CHECK_INT(errs.items[0].e.code, CONFIG_ERR_BAD_SCHEME);
+    CHECK(strstr(errs.items[0].e.msg, "hunter2") == NULL);
 }
 
 /* ---- every type through a custom table --------------------------------------- */

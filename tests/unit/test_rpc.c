@@ -56,6 +56,8 @@ static void test_parse_errors(void)
         {"{\"id\":1,\"result\":1}", RPC_ERR_BAD_RESPONSE, "response jsonrpc version is not '2.0'"},
         {"{\"jsonrpc\":2.0,\"id\":1,\"result\":1}", RPC_ERR_BAD_RESPONSE,
          "response jsonrpc version is not '2.0'"},
+        {"{\"jsonrpc\":\"2.0\\u0000x\",\"id\":1,\"result\":1}", RPC_ERR_BAD_RESPONSE,
+         "response jsonrpc version is not '2.0'"}, /* NUL inside: not "2.0" */
         {"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":1}", RPC_ERR_BAD_RESPONSE,
          "response id 2 does not match request id 1"},
         {"{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"result\":1}", RPC_ERR_BAD_RESPONSE,
