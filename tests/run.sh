@@ -18,6 +18,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 total_pass=0
 total_fail=0
 failed_bins=()
+TEST_TIMEOUT_S=${TEST_TIMEOUT_S:-600} # per test program; a hang fails instead of stalling CI
 tmp= # integration scratch dir (var/test/PID), removed on exit
 
 # run_one NAME CMD...: runs a test program, echoes its output, and adds its
@@ -27,8 +28,9 @@ run_one() {
     local name=$1 out rc line p f
     shift
     echo "== $name"
-    out=$("$@" 2>&1)
+    out=$(timeout --kill-after=10 "$TEST_TIMEOUT_S" "$@" 2>&1)
     rc=$?
+    ((rc == 124 || rc == 137)) && out+=$'\n'"# killed after ${TEST_TIMEOUT_S}s"
     printf '%s\n' "$out" | grep -v '^ok - ' | sed 's/^/   /'
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
     if [[ -z "$line" ]]; then
