@@ -69,7 +69,7 @@ $(BUILD)/bin/rightsctl: $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(COMMON_HDR)
 	$(Q)$(CC) $(CFLAGS) $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 # ---- tests (sanitizer build) -------------------------------------------------
-$(ASAN)/tests/%: tests/%.c tests/harness.h $(wildcard tests/integration/*.h) $(ASAN)/libcommon.a
+$(ASAN)/tests/%: tests/%.c tests/harness.h tests/vectors.h $(wildcard tests/integration/*.h) $(ASAN)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/SAN  $@")
 	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libcommon.a $(LDLIBS) -o $@

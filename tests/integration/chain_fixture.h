@@ -1,9 +1,10 @@
 /*
  * chain_fixture.h - shared helpers for integration tests against a real
- * anvil node: connect the RPC client, load anvil's default dev keys, deploy
- * an artifact with constructor arguments, send a signed call (always through
- * txsend, i.e. our own EIP-1559 signer), eth_call a view and find the logs of
- * an event in a receipt. Used only by tests/integration/test_*.c.
+ * anvil node: read ETH_RPC_URL, connect the RPC client, load anvil's default
+ * dev keys, deploy an artifact with constructor arguments, send a signed call
+ * (always through txsend, i.e. our own EIP-1559 signer), eth_call a view and
+ * find the logs of an event in a receipt. Used only by
+ * tests/integration/test_*.c.
  *
  * Environment: ETH_RPC_URL (required, read through config.h, the project's
  * only getenv). The node must be anvil's default chain 31337 with the default
@@ -67,6 +68,28 @@ struct chain_log {
     size_t data_len;
 };
 
+/* Reads ETH_RPC_URL (an http or https URL of at most CONFIG_URL_BYTES_MAX
+ * bytes) into url. Returns true, or false with `e` saying what is wrong. */
+static inline bool chain_load_rpc_url(char url[CONFIG_URL_BYTES_MAX + 1], struct err *e)
+{
+    static const char *const schemes[] = {"http", "https"};
+    struct config_entry t[1] = {{.name = "ETH_RPC_URL",
+                                 .type = CONFIG_URL,
+                                 .required = true,
+                                 .min.u = 1,
+                                 .max.u = CONFIG_URL_BYTES_MAX,
+                                 .schemes = schemes,
+                                 .schemes_len = 2,
+                                 .dest = url,
+                                 .dest_size = CONFIG_URL_BYTES_MAX + 1}};
+    struct config_errors errs;
+    if (config_load(t, 1, config_lookup_env, NULL, &errs) != CONFIG_OK) {
+        err_set(e, 1, "%s (integration tests need anvil at ETH_RPC_URL)", errs.items[0].e.msg);
+        return false;
+    }
+    return true;
+}
+
 /* Reads ETH_RPC_URL, connects, checks chain id 31337 and loads anvil dev
  * accounts 0..3 (checking each key against its well-known address).
  * Returns true or false with `e` saying what failed; on failure `ch` is
@@ -81,23 +104,10 @@ static inline bool chain_open(struct chain *ch, struct err *e)
     static const char *const addr_hex[CHAIN_DEV_KEYS] = {
         "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
         "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x90F79bf6EB2c4f870365E785982E1f101E93b906"};
-    static const char *const schemes[] = {"http", "https"};
     char url[CONFIG_URL_BYTES_MAX + 1];
-    struct config_entry t[1] = {{.name = "ETH_RPC_URL",
-                                 .type = CONFIG_URL,
-                                 .required = true,
-                                 .min.u = 1,
-                                 .max.u = CONFIG_URL_BYTES_MAX,
-                                 .schemes = schemes,
-                                 .schemes_len = 2,
-                                 .dest = url,
-                                 .dest_size = sizeof url}};
-    struct config_errors errs;
     memset(ch, 0, sizeof *ch);
-    if (config_load(t, 1, config_lookup_env, NULL, &errs) != CONFIG_OK) {
-        err_set(e, 1, "%s (integration tests need anvil at ETH_RPC_URL)", errs.items[0].e.msg);
+    if (!chain_load_rpc_url(url, e))
         return false;
-    }
     if (rpc_global_init(e) != RPC_OK || rpc_client_init(&ch->rpc, url, NULL, e) != RPC_OK)
         return false;
     bool ok = rpc_chain_id(&ch->rpc, &ch->chain_id, e) == RPC_OK;

@@ -6,10 +6,10 @@
  * files in a fresh temp dir. The repository's own migrations/ directory is
  * found relative to this source file, so run the binary from the repo root. */
 #define _XOPEN_SOURCE 700
-#include "config.h"
 #include "harness.h"
 #include "migrate.h"
 #include "pg.h"
+#include "pg_fixture.h"
 
 #include <ftw.h>
 #include <pthread.h>
@@ -18,70 +18,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static char db_url[CONFIG_DATABASE_URL_BYTES_MAX + 1];
-static int schema_counter;
-
-static bool fresh_schema(struct pg_session *pc, char *schema, size_t schema_size)
-{
-    struct err e = {0};
-    if (pg_connect(pc, db_url, 5, &e) != PG_OK) {
-        fprintf(stdout, "# %s\n", e.msg);
-        return false;
-    }
-    snprintf(schema, schema_size, "test_mig_%ld_%d", (long)getpid(), ++schema_counter);
-    const char *params[1] = {schema};
-    PGresult *res = NULL;
-    bool ok =
-        pg_exec(pc, &res, "SELECT format('CREATE SCHEMA %I', $1::text)", params, 1, &e) == PG_OK;
-    ok = ok && pg_exec_script(pc, PQgetvalue(res, 0, 0), &e) == PG_OK;
-    PQclear(res);
-    ok = ok &&
-         pg_exec(pc, NULL, "SELECT set_config('search_path', $1, false)", params, 1, &e) == PG_OK;
-    if (!ok)
-        fprintf(stdout, "# %s\n", e.msg);
-    return ok;
-}
-
-static bool join_schema(struct pg_session *pc, const char *schema)
-{
-    struct err e = {0};
-    const char *params[1] = {schema};
-    return pg_connect(pc, db_url, 5, &e) == PG_OK &&
-           pg_exec(pc, NULL, "SELECT set_config('search_path', $1, false)", params, 1, &e) == PG_OK;
-}
-
-static void drop_schema(struct pg_session *pc, const char *schema)
-{
-    const char *params[1] = {schema};
-    PGresult *res = NULL;
-    if (pg_exec(pc, &res, "SELECT format('DROP SCHEMA %I CASCADE', $1::text)", params, 1, NULL) ==
-        PG_OK) {
-        if (pg_exec_script(pc, PQgetvalue(res, 0, 0), NULL) != PG_OK)
-            fprintf(stdout, "# could not drop schema %s\n", schema);
-        PQclear(res);
-    }
-    pg_release(pc);
-}
-
-static const char *query_value(struct pg_session *pc, const char *sql)
-{
-    static char out[256];
-    PGresult *res = NULL;
-    struct err e = {0};
-    if (pg_exec(pc, &res, sql, NULL, 0, &e) != PG_OK) {
-        snprintf(out, sizeof out, "error: %s", e.msg);
-        return out;
-    }
-    if (PQntuples(res) != 1)
-        snprintf(out, sizeof out, "rows=%d", PQntuples(res));
-    else if (PQgetisnull(res, 0, 0))
-        snprintf(out, sizeof out, "(null)");
-    else
-        snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return out;
-}
 
 /* ---- temp dirs --------------------------------------------------------------------- */
 
@@ -159,7 +95,7 @@ static void test_apply_and_rerun(void)
 {
     struct pg_session pc;
     char schema[64], dir[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -172,37 +108,41 @@ static void test_apply_and_rerun(void)
     size_t applied = 99;
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_OK);
     CHECK_INT(applied, 3);
-    CHECK_STR(query_value(&pc, "SELECT string_agg(version || ':' || name, ',' ORDER BY version) "
-                               "FROM schema_migrations"),
+    CHECK_STR(pg_fixture_query_value(
+                  &pc, "SELECT string_agg(version || ':' || name, ',' ORDER BY version) "
+                       "FROM schema_migrations"),
               "1:create_a,2:seed_a,3:create_b");
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM schema_migrations WHERE applied_at IS NULL"),
+    CHECK_STR(pg_fixture_query_value(
+                  &pc, "SELECT count(*) FROM schema_migrations WHERE applied_at IS NULL"),
               "0");
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM a"), "2");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM a"), "2");
     /* Re-running applies nothing and changes nothing. */
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_OK);
     CHECK_INT(applied, 0);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM a"), "2");
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM schema_migrations"), "3");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM a"), "2");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM schema_migrations"), "3");
     /* A new file is applied on the next run. */
     write_file(dir, "0004_seed_b.sql", "INSERT INTO b VALUES ('x');");
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_OK);
     CHECK_INT(applied, 1);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM b"), "1");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM b"), "1");
     /* The advisory lock was released: another session can take it at once. */
     struct pg_session other;
-    CHECK(join_schema(&other, schema));
-    CHECK_STR(query_value(&other, "SELECT pg_try_advisory_lock(8244234291206384999)"), "t");
-    CHECK_STR(query_value(&other, "SELECT pg_advisory_unlock(8244234291206384999)"), "t");
+    CHECK(pg_fixture_join_schema(&other, schema));
+    CHECK_STR(pg_fixture_query_value(&other, "SELECT pg_try_advisory_lock(8244234291206384999)"),
+              "t");
+    CHECK_STR(pg_fixture_query_value(&other, "SELECT pg_advisory_unlock(8244234291206384999)"),
+              "t");
     pg_release(&other);
     remove_dir(dir);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 static void test_failing_migration_rolls_back(void)
 {
     struct pg_session pc;
     char schema[64], dir[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -218,19 +158,20 @@ static void test_failing_migration_rolls_back(void)
     CHECK_INT(applied, 1);
     CHECK_STR(e.msg, "migration '0002_broken.sql' failed and was rolled back: script failed: "
                      "division by zero (sqlstate 22012)");
-    CHECK_STR(query_value(&pc, "SELECT string_agg(version::text, ',') FROM schema_migrations"),
-              "1");
-    CHECK_STR(query_value(&pc, "SELECT to_regclass('c') IS NULL"), "t");
-    CHECK_STR(query_value(&pc, "SELECT to_regclass('d') IS NULL"), "t");
-    CHECK_STR(query_value(&pc, "SELECT to_regclass('a') IS NULL"), "f");
+    CHECK_STR(
+        pg_fixture_query_value(&pc, "SELECT string_agg(version::text, ',') FROM schema_migrations"),
+        "1");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT to_regclass('c') IS NULL"), "t");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT to_regclass('d') IS NULL"), "t");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT to_regclass('a') IS NULL"), "f");
     /* Fixed file: the run resumes at 0002. */
     write_file(dir, "0002_broken.sql", "CREATE TABLE c (id int);\nINSERT INTO c VALUES (1);\n");
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_OK);
     CHECK_INT(applied, 2);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM c"), "1");
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM schema_migrations"), "3");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM c"), "1");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM schema_migrations"), "3");
     remove_dir(dir);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 struct runner {
@@ -246,7 +187,7 @@ static void *run_thread(void *arg)
 {
     struct runner *r = arg;
     struct pg_session pc;
-    bool joined = join_schema(&pc, r->schema);
+    bool joined = pg_fixture_join_schema(&pc, r->schema);
     pthread_barrier_wait(r->barrier);
     if (!joined) {
         r->result = MIGRATE_ERR_DB;
@@ -263,7 +204,7 @@ static void test_concurrent_runs(void)
 {
     struct pg_session pc;
     char schema[64], dir[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -290,10 +231,11 @@ static void test_concurrent_runs(void)
     pthread_barrier_destroy(&barrier);
     CHECK_INT(total, 3);    /* each migration exactly once */
     CHECK_INT(appliers, 1); /* the lock holder applied all three */
-    CHECK_STR(query_value(&pc, "SELECT string_agg(n::text, ',' ORDER BY n) FROM log"), "2,3");
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM schema_migrations"), "3");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT string_agg(n::text, ',' ORDER BY n) FROM log"),
+              "2,3");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM schema_migrations"), "3");
     remove_dir(dir);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 /* A run waits for a session that holds the migration lock: the holder sees
@@ -311,14 +253,15 @@ static void *hold_lock_thread(void *arg)
     for (int i = 0; i < 1000 && !h->saw_waiter; i++) { /* at most ~10 s */
         /* the runner polls with pg_try_advisory_lock; its session's last
          * query stays visible in pg_stat_activity */
-        const char *v = query_value(h->pc, "SELECT count(*) > 0 FROM pg_stat_activity "
-                                           "WHERE pid <> pg_backend_pid() AND query LIKE "
-                                           "'%pg_try_advisory_lock%'");
+        const char *v =
+            pg_fixture_query_value(h->pc, "SELECT count(*) > 0 FROM pg_stat_activity "
+                                          "WHERE pid <> pg_backend_pid() AND query LIKE "
+                                          "'%pg_try_advisory_lock%'");
         h->saw_waiter = strcmp(v, "t") == 0;
         if (!h->saw_waiter)
             usleep(10000);
     }
-    const char *absent = query_value(h->pc, "SELECT to_regclass('a') IS NULL");
+    const char *absent = pg_fixture_query_value(h->pc, "SELECT to_regclass('a') IS NULL");
     h->table_absent_held = strcmp(absent, "t") == 0;
     if (pg_exec(h->pc, NULL, "SELECT pg_advisory_unlock(8244234291206384999)", NULL, 0, NULL) !=
         PG_OK)
@@ -330,13 +273,15 @@ static void test_waits_for_lock(void)
 {
     struct pg_session pc, holder;
     char schema[64], dir[64];
-    if (!fresh_schema(&pc, schema, sizeof schema) || !join_schema(&holder, schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema) ||
+        !pg_fixture_join_schema(&holder, schema)) {
         CHECK(!"fresh schema");
         return;
     }
     make_dir(dir, sizeof dir);
     write_file(dir, "0001_a.sql", "CREATE TABLE a (id int);");
-    CHECK_STR(query_value(&holder, "SELECT pg_try_advisory_lock(8244234291206384999)"), "t");
+    CHECK_STR(pg_fixture_query_value(&holder, "SELECT pg_try_advisory_lock(8244234291206384999)"),
+              "t");
     struct lock_holder h = {.pc = &holder};
     pthread_t th;
     pthread_create(&th, NULL, hold_lock_thread, &h);
@@ -347,10 +292,10 @@ static void test_waits_for_lock(void)
     CHECK(h.saw_waiter);
     CHECK(h.table_absent_held);
     CHECK_INT(applied, 1);
-    CHECK_STR(query_value(&pc, "SELECT to_regclass('a') IS NOT NULL"), "t");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT to_regclass('a') IS NOT NULL"), "t");
     pg_release(&holder);
     remove_dir(dir);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 /* Directory problems are found before the database is touched. */
@@ -358,7 +303,7 @@ static void test_bad_directories(void)
 {
     struct pg_session pc;
     char schema[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -399,18 +344,18 @@ static void test_bad_directories(void)
         CHECK_INT(applied, 0);
         remove_dir(dir);
     }
-    CHECK_STR(query_value(&pc, "SELECT to_regclass('schema_migrations') IS NULL"), "t");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT to_regclass('schema_migrations') IS NULL"), "t");
     CHECK_INT(migrate_run(&pc, "/nonexistent/migrations", NULL, &e), MIGRATE_ERR_DIR);
     CHECK_STR(e.msg, "cannot open migrations directory '/nonexistent/migrations': No such file or "
                      "directory");
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 static void test_history_mismatch(void)
 {
     struct pg_session pc;
     char schema[64], dir[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -440,16 +385,16 @@ static void test_history_mismatch(void)
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_ERR_GAP);
     CHECK_STR(e.msg, "database has migration 0002 applied but 0001 is not");
     CHECK_INT(applied, 0);
-    CHECK_STR(query_value(&pc, "SELECT to_regclass('c') IS NULL"), "t");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT to_regclass('c') IS NULL"), "t");
     remove_dir(dir);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 static void test_file_limits(void)
 {
     struct pg_session pc;
     char schema[64], dir[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -477,7 +422,7 @@ static void test_file_limits(void)
     fwrite("SELECT 1;\0DROP TABLE x;", 1, 23, f);
     fclose(f);
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_ERR_BAD_CONTENT);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM schema_migrations"), "1");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM schema_migrations"), "1");
     remove_dir(dir);
     /* More than MIGRATE_FILES_MAX files. */
     make_dir(dir, sizeof dir);
@@ -488,7 +433,7 @@ static void test_file_limits(void)
     }
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_ERR_TOO_MANY);
     remove_dir(dir);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 /* The repository's own migrations apply cleanly and give a working schema. */
@@ -500,7 +445,7 @@ static void test_repo_migrations(void)
     snprintf(dir, sizeof dir, "%.*smigrations", tail != NULL ? (int)(tail - src) : 0, src);
     struct pg_session pc;
     char schema[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -508,7 +453,8 @@ static void test_repo_migrations(void)
     size_t applied = 0;
     CHECK_MSG(migrate_run(&pc, dir, &applied, &e) == MIGRATE_OK, "%s", e.msg);
     CHECK(applied >= 1);
-    CHECK_STR(query_value(&pc, "SELECT name FROM schema_migrations WHERE version = 1"), "init");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT name FROM schema_migrations WHERE version = 1"),
+              "init");
     const char *params[1] = {"abcdEFGH1234"};
     CHECK_INT(pg_exec(&pc, NULL,
                       "INSERT INTO auth_nonces (nonce, expires_at) "
@@ -539,25 +485,13 @@ static void test_repo_migrations(void)
     CHECK_STR(pc.sqlstate, "23514");
     CHECK_INT(migrate_run(&pc, dir, &applied, &e), MIGRATE_OK);
     CHECK_INT(applied, 0);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 int main(void)
 {
-    struct config_entry t[1] = {{.name = "DATABASE_URL",
-                                 .type = CONFIG_STRING,
-                                 .required = true,
-                                 .secret = true,
-                                 .min.u = 1,
-                                 .max.u = CONFIG_DATABASE_URL_BYTES_MAX,
-                                 .dest = db_url,
-                                 .dest_size = sizeof db_url}};
-    struct config_errors errs;
-    if (config_load(t, 1, config_lookup_env, NULL, &errs) != CONFIG_OK) {
-        fprintf(stdout, "# %s (the runner must export DATABASE_URL)\n", errs.items[0].e.msg);
-        fprintf(stdout, "not ok - environment\n0 passed, 1 failed\n");
+    if (!pg_fixture_init("test_mig"))
         return 1;
-    }
     RUN(test_parse_name);
     RUN(test_apply_and_rerun);
     RUN(test_failing_migration_rolls_back);

@@ -3,81 +3,13 @@
  * Environment: DATABASE_URL (required, provided by the runner; the test fails
  * without it). Every test works in a fresh schema test_pg_<pid>_<n>, dropped
  * at the end. */
-#include "config.h"
 #include "harness.h"
 #include "pg.h"
+#include "pg_fixture.h"
 
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static char db_url[CONFIG_DATABASE_URL_BYTES_MAX + 1];
-static int schema_counter;
-
-/* Connects and moves the session into a new empty schema. */
-static bool fresh_schema(struct pg_session *pc, char *schema, size_t schema_size)
-{
-    struct err e = {0};
-    if (pg_connect(pc, db_url, 5, &e) != PG_OK) {
-        fprintf(stdout, "# %s\n", e.msg);
-        return false;
-    }
-    snprintf(schema, schema_size, "test_pg_%ld_%d", (long)getpid(), ++schema_counter);
-    const char *params[1] = {schema};
-    PGresult *res = NULL;
-    bool ok =
-        pg_exec(pc, &res, "SELECT format('CREATE SCHEMA %I', $1::text)", params, 1, &e) == PG_OK;
-    ok = ok && pg_exec_script(pc, PQgetvalue(res, 0, 0), &e) == PG_OK;
-    PQclear(res);
-    ok = ok &&
-         pg_exec(pc, NULL, "SELECT set_config('search_path', $1, false)", params, 1, &e) == PG_OK;
-    if (!ok)
-        fprintf(stdout, "# %s\n", e.msg);
-    return ok;
-}
-
-/* A second session in the same schema. */
-static bool join_schema(struct pg_session *pc, const char *schema)
-{
-    struct err e = {0};
-    const char *params[1] = {schema};
-    return pg_connect(pc, db_url, 5, &e) == PG_OK &&
-           pg_exec(pc, NULL, "SELECT set_config('search_path', $1, false)", params, 1, &e) == PG_OK;
-}
-
-static void drop_schema(struct pg_session *pc, const char *schema)
-{
-    const char *params[1] = {schema};
-    PGresult *res = NULL;
-    if (pc->conn != NULL && PQstatus(pc->conn) == CONNECTION_OK &&
-        pg_exec(pc, &res, "SELECT format('DROP SCHEMA %I CASCADE', $1::text)", params, 1, NULL) ==
-            PG_OK) {
-        if (pg_exec_script(pc, PQgetvalue(res, 0, 0), NULL) != PG_OK)
-            fprintf(stdout, "# could not drop schema %s\n", schema);
-        PQclear(res);
-    }
-    pg_release(pc);
-}
-
-/* Single text value of a one-row query (static buffer), "(null)" for NULL. */
-static const char *query_value(struct pg_session *pc, const char *sql)
-{
-    static char out[256];
-    PGresult *res = NULL;
-    struct err e = {0};
-    if (pg_exec(pc, &res, sql, NULL, 0, &e) != PG_OK) {
-        snprintf(out, sizeof out, "error: %s", e.msg);
-        return out;
-    }
-    if (PQntuples(res) != 1)
-        snprintf(out, sizeof out, "rows=%d", PQntuples(res));
-    else if (PQgetisnull(res, 0, 0))
-        snprintf(out, sizeof out, "(null)");
-    else
-        snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return out;
-}
 
 static void test_classify_sqlstate(void)
 {
@@ -100,8 +32,9 @@ static void test_connect_errors(void)
     memset(long_info, 'a', sizeof long_info - 1);
     CHECK_INT(pg_connect(&pc, long_info, 5, &e), PG_ERR_BAD_INPUT);
     CHECK_STR(e.msg, "database conninfo must be 1..1024 bytes");
-    CHECK_INT(pg_connect(&pc, db_url, 0, &e), PG_ERR_BAD_INPUT);
-    CHECK_INT(pg_connect(&pc, db_url, PG_CONNECT_TIMEOUT_S_MAX + 1, &e), PG_ERR_BAD_INPUT);
+    CHECK_INT(pg_connect(&pc, pg_fixture_db_url, 0, &e), PG_ERR_BAD_INPUT);
+    CHECK_INT(pg_connect(&pc, pg_fixture_db_url, PG_CONNECT_TIMEOUT_S_MAX + 1, &e),
+              PG_ERR_BAD_INPUT);
     time_t t0 = time(NULL);
     CHECK_INT(pg_connect(&pc, "postgresql://postgres:s3cret@127.0.0.1:1/postgres", 2, &e),
               PG_ERR_CONNECT);
@@ -110,8 +43,8 @@ static void test_connect_errors(void)
     CHECK(strstr(e.msg, "s3cret") == NULL);
     CHECK(pc.conn == NULL);
     pg_release(&pc);
-    CHECK_INT(pg_connect(&pc, db_url, 5, &e), PG_OK);
-    CHECK_STR(query_value(&pc, "SELECT current_setting('application_name')"), "rights");
+    CHECK_INT(pg_connect(&pc, pg_fixture_db_url, 5, &e), PG_OK);
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT current_setting('application_name')"), "rights");
     pg_release(&pc);
     pg_release(&pc);
 }
@@ -120,7 +53,7 @@ static void test_exec_params(void)
 {
     struct pg_session pc;
     char schema[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -143,7 +76,7 @@ static void test_exec_params(void)
     CHECK_STR(PQgetvalue(res, 0, 0), hostile);
     CHECK(PQgetisnull(res, 0, 1));
     PQclear(res);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM t"), "1");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM t"), "1");
     /* Binary bytea parameter with embedded NUL. */
     CHECK_INT(pg_exec(&pc, NULL, "CREATE TABLE blobs (b bytea NOT NULL)", NULL, 0, &e), PG_OK);
     const char bytes[4] = {0x00, (char)0xff, 0x10, (char)0xaa};
@@ -152,15 +85,15 @@ static void test_exec_params(void)
     CHECK_INT(pg_exec_params(&pc, NULL, "INSERT INTO blobs (b) VALUES ($1)", bparams, lengths,
                              formats, 1, &e),
               PG_OK);
-    CHECK_STR(query_value(&pc, "SELECT encode(b, 'hex') FROM blobs"), "00ff10aa");
-    drop_schema(&pc, schema);
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT encode(b, 'hex') FROM blobs"), "00ff10aa");
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 static void test_errors_and_sqlstate(void)
 {
     struct pg_session pc;
     char schema[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -177,7 +110,7 @@ static void test_errors_and_sqlstate(void)
               "query failed: duplicate key value violates unique constraint \"t_pkey\" (sqlstate "
               "23505)");
     /* The session is still usable and the state is cleared by the next call. */
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM t"), "1");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM t"), "1");
     CHECK_STR(pc.sqlstate, "");
     CHECK_INT(pg_exec(&pc, NULL, "SELEC 1", NULL, 0, &e), PG_ERR_QUERY);
     CHECK_STR(pc.sqlstate, "42601");
@@ -198,14 +131,14 @@ static void test_errors_and_sqlstate(void)
     memcpy(big_sql, "SELECT 1", 8);
     CHECK_INT(pg_exec(&pc, NULL, big_sql, NULL, 0, &e), PG_ERR_BAD_INPUT);
     CHECK_INT(pg_exec(&pc, NULL, "", NULL, 0, &e), PG_ERR_BAD_INPUT);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 static void test_transactions(void)
 {
     struct pg_session pc;
     char schema[64];
-    if (!fresh_schema(&pc, schema, sizeof schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -214,21 +147,21 @@ static void test_transactions(void)
     CHECK_INT(pg_begin(&pc, PG_READ_COMMITTED, &e), PG_OK);
     CHECK_INT(pg_exec(&pc, NULL, "INSERT INTO t VALUES (2)", NULL, 0, &e), PG_OK);
     CHECK_INT(pg_rollback(&pc, &e), PG_OK);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM t"), "0");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM t"), "0");
     CHECK_INT(pg_begin(&pc, PG_REPEATABLE_READ, &e), PG_OK);
-    CHECK_STR(query_value(&pc, "SHOW transaction_isolation"), "repeatable read");
+    CHECK_STR(pg_fixture_query_value(&pc, "SHOW transaction_isolation"), "repeatable read");
     CHECK_INT(pg_exec(&pc, NULL, "INSERT INTO t VALUES (3)", NULL, 0, &e), PG_OK);
     CHECK_INT(pg_commit(&pc, &e), PG_OK);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM t WHERE id = 3"), "1");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM t WHERE id = 3"), "1");
     CHECK_INT(pg_begin(&pc, PG_SERIALIZABLE, &e), PG_OK);
-    CHECK_STR(query_value(&pc, "SHOW transaction_isolation"), "serializable");
+    CHECK_STR(pg_fixture_query_value(&pc, "SHOW transaction_isolation"), "serializable");
     CHECK_INT(pg_exec(&pc, NULL, "INSERT INTO t VALUES (4)", NULL, 0, &e), PG_OK);
     /* A failed statement poisons the transaction: COMMIT must not report success. */
     CHECK_INT(pg_exec(&pc, NULL, "INSERT INTO t VALUES (3)", NULL, 0, &e), PG_ERR_UNIQUE);
     CHECK_INT(pg_commit(&pc, &e), PG_ERR_QUERY);
     CHECK_STR(e.msg, "commit failed: the transaction had already failed and was rolled back");
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM t WHERE id = 4"), "0");
-    drop_schema(&pc, schema);
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM t WHERE id = 4"), "0");
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 /* ---- serialization retries ------------------------------------------------------- */
@@ -300,7 +233,8 @@ static void test_serialization_retry(void)
 {
     struct pg_session pc, other;
     char schema[64];
-    if (!fresh_schema(&pc, schema, sizeof schema) || !join_schema(&other, schema)) {
+    if (!pg_fixture_fresh_schema(&pc, schema, sizeof schema) ||
+        !pg_fixture_join_schema(&other, schema)) {
         CHECK(!"fresh schema");
         return;
     }
@@ -316,7 +250,7 @@ static void test_serialization_retry(void)
     CHECK_INT(pg_run_tx(&pc, PG_SERIALIZABLE, 5, conflict_fn, &cx, &attempts, &e), PG_OK);
     CHECK_INT(attempts, 2);
     CHECK_INT(cx.calls, 2);
-    CHECK_STR(query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "11");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "11");
 
     /* Conflict on every attempt: bounded, and the failed attempts left no trace. */
     cx = (struct conflict_ctx){&other, 100, 0, PG_OK};
@@ -326,18 +260,18 @@ static void test_serialization_retry(void)
     CHECK_INT(cx.calls, 3);
     CHECK_STR(e.msg, "transaction gave up after 3 attempts: serialization failures (sqlstate "
                      "40001)");
-    CHECK_STR(query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "14");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "14");
 
     /* Other errors are not retried and roll back. */
     cx = (struct conflict_ctx){&other, 0, 0, PG_ERR_UNIQUE};
     CHECK_INT(pg_run_tx(&pc, PG_SERIALIZABLE, 5, conflict_fn, &cx, &attempts, &e), PG_ERR_UNIQUE);
     CHECK_INT(attempts, 1);
-    CHECK_STR(query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "14");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "14");
     cx = (struct conflict_ctx){&other, 0, 0, PG_ERR_CALLBACK};
     CHECK_INT(pg_run_tx(&pc, PG_SERIALIZABLE, 5, conflict_fn, &cx, &attempts, &e), PG_ERR_CALLBACK);
     CHECK_STR(e.msg, "callback refused");
     CHECK_INT(attempts, 1);
-    CHECK_STR(query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "14");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT v FROM acct WHERE id = 1"), "14");
     CHECK_INT(pg_run_tx(&pc, PG_SERIALIZABLE, 0, conflict_fn, &cx, &attempts, &e),
               PG_ERR_BAD_INPUT);
     CHECK_INT(
@@ -353,17 +287,17 @@ static void test_serialization_retry(void)
     cx = (struct conflict_ctx){&other, 1, 0, PG_OK};
     CHECK_INT(pg_run_tx(&pc, PG_SERIALIZABLE, 5, skew_fn, &cx, &attempts, &e), PG_OK);
     CHECK_INT(attempts, 2);
-    CHECK_STR(query_value(&pc, "SELECT count(*) FROM oncall WHERE on_duty"), "0");
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT count(*) FROM oncall WHERE on_duty"), "0");
     pg_release(&other);
-    drop_schema(&pc, schema);
+    pg_fixture_drop_schema(&pc, schema);
 }
 
 static void test_connection_lost(void)
 {
     struct pg_session a, b;
     struct err e = {0};
-    CHECK_INT(pg_connect(&a, db_url, 5, &e), PG_OK);
-    CHECK_INT(pg_connect(&b, db_url, 5, &e), PG_OK);
+    CHECK_INT(pg_connect(&a, pg_fixture_db_url, 5, &e), PG_OK);
+    CHECK_INT(pg_connect(&b, pg_fixture_db_url, 5, &e), PG_OK);
     char pid[16];
     snprintf(pid, sizeof pid, "%d", PQbackendPID(a.conn));
     const char *params[1] = {pid};
@@ -377,20 +311,8 @@ static void test_connection_lost(void)
 
 int main(void)
 {
-    struct config_entry t[1] = {{.name = "DATABASE_URL",
-                                 .type = CONFIG_STRING,
-                                 .required = true,
-                                 .secret = true,
-                                 .min.u = 1,
-                                 .max.u = CONFIG_DATABASE_URL_BYTES_MAX,
-                                 .dest = db_url,
-                                 .dest_size = sizeof db_url}};
-    struct config_errors errs;
-    if (config_load(t, 1, config_lookup_env, NULL, &errs) != CONFIG_OK) {
-        fprintf(stdout, "# %s (the runner must export DATABASE_URL)\n", errs.items[0].e.msg);
-        fprintf(stdout, "not ok - environment\n0 passed, 1 failed\n");
+    if (!pg_fixture_init("test_pg"))
         return 1;
-    }
     RUN(test_classify_sqlstate);
     RUN(test_connect_errors);
     RUN(test_exec_params);

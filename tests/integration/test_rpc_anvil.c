@@ -4,6 +4,7 @@
  * 31337). Without it the test fails, it does not skip. Transactions are sent
  * from anvil account 8 (unlocked, eth_sendTransaction) so account 0 stays
  * untouched for the balance check. */
+#include "chain_fixture.h"
 #include "config.h"
 #include "crypto.h"
 #include "harness.h"
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-static char rpc_url[CONFIG_URL_BYTES_MAX + 1];
 static struct rpc_client client;
 
 static const char account0_hex[] = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
@@ -264,24 +264,12 @@ static void test_fee_suggestion(void)
 
 int main(void)
 {
-    static const char *const schemes[] = {"http", "https"};
-    struct config_entry t[1] = {{.name = "ETH_RPC_URL",
-                                 .type = CONFIG_URL,
-                                 .required = true,
-                                 .min.u = 1,
-                                 .max.u = CONFIG_URL_BYTES_MAX,
-                                 .schemes = schemes,
-                                 .schemes_len = 2,
-                                 .dest = rpc_url,
-                                 .dest_size = sizeof rpc_url}};
-    struct config_errors errs;
-    if (config_load(t, 1, config_lookup_env, NULL, &errs) != CONFIG_OK) {
-        fprintf(stdout, "# %s (the runner must start anvil and export ETH_RPC_URL)\n",
-                errs.items[0].e.msg);
-        fprintf(stdout, "not ok - environment\n0 passed, 1 failed\n");
+    char rpc_url[CONFIG_URL_BYTES_MAX + 1];
+    struct err e = {0};
+    if (!chain_load_rpc_url(rpc_url, &e)) {
+        fprintf(stdout, "# %s\nnot ok - environment\n0 passed, 1 failed\n", e.msg);
         return 1;
     }
-    struct err e = {0};
     if (rpc_global_init(&e) != RPC_OK || rpc_client_init(&client, rpc_url, NULL, &e) != RPC_OK) {
         fprintf(stdout, "# %s\nnot ok - client\n0 passed, 1 failed\n", e.msg);
         return 1;

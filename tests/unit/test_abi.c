@@ -17,65 +17,20 @@
 #include "address.h"
 #include "harness.h"
 #include "hex.h"
+#include "vectors.h"
 
 #define VEC_PATH "tests/vectors/abi_cast.txt"
-#define VEC_FILE_BYTES_MAX ((size_t)1 << 20)
-#define VEC_LINES_MAX 512
-#define VEC_FIELDS_MAX 4
 #define OUT_MAX ((size_t)4 << 20)
 
 /* ---- vector file ---------------------------------------------------------------- */
 
-struct vec_line {
-    char *field[VEC_FIELDS_MAX];
-    size_t field_count;
-    bool used;
-};
-
-static char *vec_text;
-static struct vec_line vec_lines[VEC_LINES_MAX];
-static size_t vec_line_count;
-
-/* Loads the vector file: one vector per line, space-separated fields, '#'
- * comments. Returns false (and the tests fail) when it is missing. */
-static bool vec_load(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stdout, "# cannot open %s (run from the repository root)\n", path);
-        return false;
-    }
-    vec_text = calloc(VEC_FILE_BYTES_MAX + 1, 1);
-    size_t n = vec_text ? fread(vec_text, 1, VEC_FILE_BYTES_MAX, f) : 0;
-    fclose(f);
-    if (vec_text == NULL || n == 0 || n == VEC_FILE_BYTES_MAX)
-        return false;
-    vec_text[n] = '\0';
-    char *line = vec_text;
-    for (size_t guard = 0; line != NULL && guard < VEC_LINES_MAX * 4; guard++) {
-        char *next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        if (line[0] != '#' && line[0] != '\0' && vec_line_count < VEC_LINES_MAX) {
-            struct vec_line *v = &vec_lines[vec_line_count++];
-            for (char *tok = line; tok != NULL && v->field_count < VEC_FIELDS_MAX;) {
-                char *sp = strchr(tok, ' ');
-                if (sp != NULL)
-                    *sp++ = '\0';
-                v->field[v->field_count++] = tok;
-                tok = sp;
-            }
-        }
-        line = next;
-    }
-    return vec_line_count > 0;
-}
+static struct vec_file vecs; /* VEC_PATH, loaded by main() */
 
 /* The hex (last field) of the vector `kind name`, or NULL. */
 static const char *vec_find(const char *kind, const char *name)
 {
-    for (size_t i = 0; i < vec_line_count; i++) {
-        struct vec_line *v = &vec_lines[i];
+    for (size_t i = 0; i < vecs.line_count; i++) {
+        struct vec_line *v = &vecs.line[i];
         if (v->field_count == 3 && strcmp(v->field[0], kind) == 0 &&
             strcmp(v->field[1], name) == 0) {
             v->used = true;
@@ -84,18 +39,6 @@ static const char *vec_find(const char *kind, const char *name)
     }
     fprintf(stdout, "#   vector '%s %s' missing from %s\n", kind, name, VEC_PATH);
     return NULL;
-}
-
-/* Decodes a 0x-hex vector into a malloc'd buffer (caller frees). */
-static uint8_t *vec_bytes(const char *hex, size_t *len)
-{
-    size_t cap = strlen(hex) / 2 + 1;
-    uint8_t *out = malloc(cap);
-    if (out == NULL || hex_decode(out, cap, len, hex, strlen(hex), NULL) != HEX_OK) {
-        free(out);
-        return NULL;
-    }
-    return out;
 }
 
 /* ---- shared values (mirror gen_abi_cast.sh) ---------------------------------------- */
@@ -206,7 +149,7 @@ static void check_encode_vector(const char *name, const struct abi_value *values
     if (hex == NULL)
         return;
     size_t want_len = 0;
-    uint8_t *want = vec_bytes(hex, &want_len);
+    uint8_t *want = vec_hex_alloc(hex, &want_len);
     CHECK(want != NULL);
     struct buf b;
     buf_init(&b, OUT_MAX);
@@ -238,7 +181,7 @@ static void check_call_vector(const char *name, const char *signature,
     if (hex == NULL)
         return;
     size_t want_len = 0;
-    uint8_t *want = vec_bytes(hex, &want_len);
+    uint8_t *want = vec_hex_alloc(hex, &want_len);
     struct buf b;
     buf_init(&b, OUT_MAX);
     struct err e;
@@ -335,8 +278,8 @@ static void test_cast_calldata(void)
 static void test_cast_selectors_topics(void)
 {
     size_t selectors = 0, topics = 0;
-    for (size_t i = 0; i < vec_line_count; i++) {
-        struct vec_line *v = &vec_lines[i];
+    for (size_t i = 0; i < vecs.line_count; i++) {
+        struct vec_line *v = &vecs.line[i];
         bool is_sel = strcmp(v->field[0], "selector") == 0;
         bool is_topic = strcmp(v->field[0], "topic") == 0;
         if (!is_sel && !is_topic)
@@ -347,7 +290,7 @@ static void test_cast_selectors_topics(void)
         v->used = true;
         uint8_t want[32], got[32];
         size_t n = is_sel ? 4 : 32;
-        CHECK(hex_decode_exact(want, n, v->field[2], strlen(v->field[2]), NULL) == HEX_OK);
+        CHECK(vec_hex_exact(want, n, v->field[2]));
         if (is_sel) {
             abi_selector(got, v->field[1]);
             selectors++;
@@ -367,10 +310,10 @@ static void test_cast_selectors_topics(void)
 /* Runs last: every vector in the file was checked by some test. */
 static void test_cast_all_vectors_used(void)
 {
-    CHECK(vec_line_count >= 46);
-    for (size_t i = 0; i < vec_line_count; i++)
-        CHECK_MSG(vec_lines[i].used, "vector '%s %s' is not checked by any test",
-                  vec_lines[i].field[0], vec_lines[i].field_count > 1 ? vec_lines[i].field[1] : "");
+    CHECK(vecs.line_count >= 46);
+    for (size_t i = 0; i < vecs.line_count; i++)
+        CHECK_MSG(vecs.line[i].used, "vector '%s %s' is not checked by any test",
+                  vecs.line[i].field[0], vecs.line[i].field_count > 1 ? vecs.line[i].field[1] : "");
 }
 
 /* ---- strict decoder --------------------------------------------------------------------- */
@@ -382,7 +325,7 @@ static void test_cast_all_vectors_used(void)
 static uint8_t *mixed_bytes(size_t *len)
 {
     const char *hex = vec_find("encode", "mixed");
-    return hex ? vec_bytes(hex, len) : NULL;
+    return hex ? vec_hex_alloc(hex, len) : NULL;
 }
 
 static enum abi_result decode_mixed(const uint8_t *in, size_t in_len, struct err *e)
@@ -732,7 +675,7 @@ static void test_random_round_trip(void)
 
 int main(void)
 {
-    bool loaded = vec_load(VEC_PATH) && values_init();
+    bool loaded = vec_file_load(&vecs, VEC_PATH) && values_init();
     CHECK(loaded);
     if (!loaded) {
         harness_failed++;
@@ -749,6 +692,6 @@ int main(void)
     RUN(test_encode_errors);
     RUN(test_random_round_trip);
     RUN(test_cast_all_vectors_used);
-    free(vec_text);
+    vec_file_release(&vecs);
     return harness_finish();
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "hex.h"
 #include "keccak.h"
 #include "merkle.h"
 
@@ -25,24 +26,13 @@ static uint64_t rng_state;
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "0x" + exactly 2*len hex digits -> out. Returns 1 on success. */
 static int parse_hex(uint8_t *out, size_t len, const char *s)
 {
     if (s == NULL || s[0] != '0' || s[1] != 'x' || strlen(s) != 2 + 2 * len)
         return 0;
     for (size_t i = 0; i < len; i++) {
-        int hi = hex_nibble(s[2 + 2 * i]), lo = hex_nibble(s[3 + 2 * i]);
+        int hi = hex_digit_value(s[2 + 2 * i]), lo = hex_digit_value(s[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return 0;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -115,6 +105,17 @@ static uint8_t (*vector_leaves(json_t *tree, size_t *n))[32]
         if (!leaf_of_value(out[i], name, json_object_get(json_array_get(leaves, i), "value")))
             memset(out[i], 0, 32);
     return out;
+}
+
+/* Builds *t from the leaves of vector `tree` and fills its root. Returns the
+ * leaves (malloc'd: the caller frees them after merkle_tree_release()). */
+static uint8_t (*build_vector_tree(struct merkle_tree *t, uint8_t root[32], json_t *tree))[32]
+{
+    size_t n = 0;
+    uint8_t(*leaves)[32] = vector_leaves(tree, &n);
+    CHECK_INT(merkle_tree_build(t, (const uint8_t(*)[32])leaves, n, NULL), MERKLE_OK);
+    merkle_tree_root(root, t);
+    return leaves;
 }
 
 /* Checks one vector tree completely; returns the number of leaves checked. */
@@ -236,13 +237,10 @@ static void test_single_leaf_root_is_leaf(void)
 {
     json_t *tree = find_tree("settlement-1");
     CHECK(tree != NULL);
-    size_t n = 0;
-    uint8_t(*leaves)[32] = vector_leaves(tree, &n);
     struct merkle_tree t;
-    CHECK_INT(merkle_tree_build(&t, (const uint8_t(*)[32])leaves, n, NULL), MERKLE_OK);
     uint8_t root[32], proof[1][32];
+    uint8_t(*leaves)[32] = build_vector_tree(&t, root, tree);
     size_t proof_len = 7;
-    merkle_tree_root(root, &t);
     CHECK_MEM(root, leaves[0], 32);
     CHECK_INT(merkle_tree_proof(proof, 0, &proof_len, &t, leaves[0], NULL), MERKLE_OK);
     CHECK_INT(proof_len, 0);
@@ -269,14 +267,10 @@ static void test_hash_pair_is_commutative(void)
 
 static void test_tampered_proof_rejected(void)
 {
-    json_t *tree = find_tree("settlement-1000");
-    size_t n = 0;
-    uint8_t(*leaves)[32] = vector_leaves(tree, &n);
     struct merkle_tree t;
-    CHECK_INT(merkle_tree_build(&t, (const uint8_t(*)[32])leaves, n, NULL), MERKLE_OK);
     uint8_t root[32], proof[MERKLE_PROOF_MAX][32];
+    uint8_t(*leaves)[32] = build_vector_tree(&t, root, find_tree("settlement-1000"));
     size_t proof_len = 0;
-    merkle_tree_root(root, &t);
     CHECK_INT(merkle_tree_proof(proof, MERKLE_PROOF_MAX, &proof_len, &t, leaves[17], NULL),
               MERKLE_OK);
     CHECK(proof_len >= 9);
@@ -304,13 +298,10 @@ static void test_tampered_amount_rejected(void)
 {
     json_t *tree = find_tree("settlement-7");
     json_t *value = json_object_get(json_array_get(json_object_get(tree, "leaves"), 2), "value");
-    size_t n = 0;
-    uint8_t(*leaves)[32] = vector_leaves(tree, &n);
     struct merkle_tree t;
-    CHECK_INT(merkle_tree_build(&t, (const uint8_t(*)[32])leaves, n, NULL), MERKLE_OK);
     uint8_t root[32], proof[MERKLE_PROOF_MAX][32];
+    uint8_t(*leaves)[32] = build_vector_tree(&t, root, tree);
     size_t proof_len = 0;
-    merkle_tree_root(root, &t);
     CHECK_INT(merkle_tree_proof(proof, MERKLE_PROOF_MAX, &proof_len, &t, leaves[2], NULL),
               MERKLE_OK);
 

@@ -18,60 +18,13 @@
 #include "hex.h"
 #include "keccak.h"
 #include "sig.h"
+#include "vectors.h"
 
 #define VEC_PATH "tests/vectors/sig_cast.txt"
-#define VEC_FILE_BYTES_MAX ((size_t)1 << 20)
-#define VEC_LINES_MAX 128
-#define VEC_FIELDS_MAX 8
 
 /* ---- vector file ---------------------------------------------------------------- */
 
-struct vec_line {
-    char *field[VEC_FIELDS_MAX];
-    size_t field_count;
-};
-
-static char *vec_text;
-static struct vec_line vec_lines[VEC_LINES_MAX];
-static size_t vec_line_count;
-
-/* One vector per line, space-separated fields, '#' comments. */
-static bool vec_load(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stdout, "# cannot open %s (run from the repository root)\n", path);
-        return false;
-    }
-    vec_text = calloc(VEC_FILE_BYTES_MAX + 1, 1);
-    size_t n = vec_text ? fread(vec_text, 1, VEC_FILE_BYTES_MAX, f) : 0;
-    fclose(f);
-    if (vec_text == NULL || n == 0 || n == VEC_FILE_BYTES_MAX)
-        return false;
-    char *line = vec_text;
-    for (size_t guard = 0; line != NULL && guard < VEC_LINES_MAX * 4; guard++) {
-        char *next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        if (line[0] != '#' && line[0] != '\0' && vec_line_count < VEC_LINES_MAX) {
-            struct vec_line *v = &vec_lines[vec_line_count++];
-            for (char *tok = line; tok != NULL && v->field_count < VEC_FIELDS_MAX;) {
-                char *sp = strchr(tok, ' ');
-                if (sp != NULL)
-                    *sp++ = '\0';
-                v->field[v->field_count++] = tok;
-                tok = sp;
-            }
-        }
-        line = next;
-    }
-    return vec_line_count > 0;
-}
-
-static bool hex_exact(uint8_t *out, size_t len, const char *text)
-{
-    return hex_decode_exact(out, len, text, strlen(text), NULL) == HEX_OK;
-}
+static struct vec_file vecs; /* VEC_PATH, loaded by main() */
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -167,8 +120,8 @@ static void test_cast_personal(void)
 {
     size_t count = 0;
     int v_seen[2] = {0, 0};
-    for (size_t i = 0; i < vec_line_count; i++) {
-        struct vec_line *v = &vec_lines[i];
+    for (size_t i = 0; i < vecs.line_count; i++) {
+        struct vec_line *v = &vecs.line[i];
         if (strcmp(v->field[0], "personal") != 0)
             continue;
         CHECK_INT(v->field_count, 6);
@@ -183,8 +136,8 @@ static void test_cast_personal(void)
         uint8_t *msg = malloc(msg_cap);
         CHECK(hex_decode(msg, msg_cap, &msg_len, v->field[3], strlen(v->field[3]), NULL) == HEX_OK);
         uint8_t want_hash[32];
-        CHECK(hex_exact(want_hash, 32, v->field[4]));
-        CHECK(hex_exact(c.sig, 65, v->field[5]));
+        CHECK(vec_hex_exact(want_hash, 32, v->field[4]));
+        CHECK(vec_hex_exact(c.sig, 65, v->field[5]));
         CHECK_INT(sig_hash_personal_message(c.hash, msg, msg_len, &e), SIG_OK);
         CHECK_MSG(memcmp(c.hash, want_hash, 32) == 0, "line %zu: eip-191 hash of %zu bytes", i,
                   msg_len);
@@ -211,8 +164,8 @@ static void test_cast_raw_hash(void)
 {
     size_t count = 0;
     int v_seen[2] = {0, 0};
-    for (size_t i = 0; i < vec_line_count; i++) {
-        struct vec_line *v = &vec_lines[i];
+    for (size_t i = 0; i < vecs.line_count; i++) {
+        struct vec_line *v = &vecs.line[i];
         if (strcmp(v->field[0], "raw") != 0)
             continue;
         CHECK_INT(v->field_count, 5);
@@ -222,8 +175,8 @@ static void test_cast_raw_hash(void)
         struct cast_sig c;
         CHECK(sig_private_key_from_hex(&c.key, v->field[1], strlen(v->field[1]), NULL) == SIG_OK);
         CHECK(address_parse(&c.addr, v->field[2], strlen(v->field[2]), NULL) == ADDRESS_OK);
-        CHECK(hex_exact(c.hash, 32, v->field[3]));
-        CHECK(hex_exact(c.sig, 65, v->field[4]));
+        CHECK(vec_hex_exact(c.hash, 32, v->field[3]));
+        CHECK(vec_hex_exact(c.sig, 65, v->field[4]));
         char label[32];
         snprintf(label, sizeof label, "raw vector %zu", count);
         check_cast_signature(&c, label, v_seen);
@@ -246,8 +199,8 @@ static void test_anvil_account0(void)
     /* EIP-191 hash of "hello" as printed by `cast hash-message hello` */
     uint8_t h[32], want[32];
     CHECK_INT(sig_hash_personal_message(h, (const uint8_t *)"hello", 5, NULL), SIG_OK);
-    CHECK(
-        hex_exact(want, 32, "0x50b2c43fd39106bafbba0da34fc430e1f91e3c96ea2acee2bc34119f92b37750"));
+    CHECK(vec_hex_exact(want, 32,
+                        "0x50b2c43fd39106bafbba0da34fc430e1f91e3c96ea2acee2bc34119f92b37750"));
     CHECK_MEM(h, want, 32);
     sig_private_key_wipe(&key);
     uint8_t zeros[32] = {0};
@@ -258,14 +211,14 @@ static void test_anvil_account0(void)
 
 static bool first_cast_vector(struct cast_sig *c)
 {
-    for (size_t i = 0; i < vec_line_count; i++) {
-        struct vec_line *v = &vec_lines[i];
+    for (size_t i = 0; i < vecs.line_count; i++) {
+        struct vec_line *v = &vecs.line[i];
         if (strcmp(v->field[0], "raw") != 0 || v->field_count != 5)
             continue;
         return sig_private_key_from_hex(&c->key, v->field[1], strlen(v->field[1]), NULL) ==
                    SIG_OK &&
                address_parse(&c->addr, v->field[2], strlen(v->field[2]), NULL) == ADDRESS_OK &&
-               hex_exact(c->hash, 32, v->field[3]) && hex_exact(c->sig, 65, v->field[4]);
+               vec_hex_exact(c->hash, 32, v->field[3]) && vec_hex_exact(c->sig, 65, v->field[4]);
     }
     return false;
 }
@@ -517,7 +470,7 @@ static void test_threads(void)
 
 int main(void)
 {
-    bool loaded = vec_load(VEC_PATH);
+    bool loaded = vec_file_load(&vecs, VEC_PATH);
     CHECK(loaded);
     if (!loaded) {
         harness_failed++;
@@ -533,6 +486,6 @@ int main(void)
     RUN(test_personal_limits);
     RUN(test_random_sign_recover);
     RUN(test_threads);
-    free(vec_text);
+    vec_file_release(&vecs);
     return harness_finish();
 }

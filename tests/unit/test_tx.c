@@ -19,56 +19,14 @@
 #include "rlp.h"
 #include "sig.h"
 #include "tx.h"
+#include "vectors.h"
 
 #define VEC_PATH "tests/vectors/tx_cast.txt"
-#define VEC_FILE_BYTES_MAX ((size_t)1 << 20)
-#define VEC_LINES_MAX 64
-#define VEC_FIELDS_MAX 16
 #define OUT_MAX ((size_t)1 << 20)
 
 /* ---- vector file ---------------------------------------------------------------- */
 
-struct vec_line {
-    char *field[VEC_FIELDS_MAX];
-    size_t field_count;
-};
-
-static char *vec_text;
-static struct vec_line vec_lines[VEC_LINES_MAX];
-static size_t vec_line_count;
-
-/* One vector per line, space-separated fields, '#' comments. */
-static bool vec_load(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stdout, "# cannot open %s (run from the repository root)\n", path);
-        return false;
-    }
-    vec_text = calloc(VEC_FILE_BYTES_MAX + 1, 1);
-    size_t n = vec_text ? fread(vec_text, 1, VEC_FILE_BYTES_MAX, f) : 0;
-    fclose(f);
-    if (vec_text == NULL || n == 0 || n == VEC_FILE_BYTES_MAX)
-        return false;
-    char *line = vec_text;
-    for (size_t guard = 0; line != NULL && guard < VEC_LINES_MAX * 4; guard++) {
-        char *next = strchr(line, '\n');
-        if (next != NULL)
-            *next++ = '\0';
-        if (line[0] != '#' && line[0] != '\0' && vec_line_count < VEC_LINES_MAX) {
-            struct vec_line *v = &vec_lines[vec_line_count++];
-            for (char *tok = line; tok != NULL && v->field_count < VEC_FIELDS_MAX;) {
-                char *sp = strchr(tok, ' ');
-                if (sp != NULL)
-                    *sp++ = '\0';
-                v->field[v->field_count++] = tok;
-                tok = sp;
-            }
-        }
-        line = next;
-    }
-    return vec_line_count > 0;
-}
+static struct vec_file vecs; /* VEC_PATH, loaded by main() */
 
 /* The value of `key=` on a line, or "" (and a failed check) when absent. */
 static const char *vec_get(const struct vec_line *v, const char *key)
@@ -79,18 +37,6 @@ static const char *vec_get(const struct vec_line *v, const char *key)
             return v->field[i] + n + 1;
     CHECK_MSG(false, "field '%s' missing", key);
     return "";
-}
-
-static uint8_t *hex_alloc(const char *hex, size_t *len)
-{
-    size_t cap = strlen(hex) / 2 + 1;
-    uint8_t *out = malloc(cap);
-    if (out == NULL || hex_decode(out, cap, len, hex, strlen(hex), NULL) != HEX_OK) {
-        free(out);
-        *len = 0;
-        return NULL;
-    }
-    return out;
 }
 
 static struct u256 dec256(const char *text)
@@ -136,12 +82,11 @@ static bool cast_tx_load(struct cast_tx *c, const struct vec_line *v)
     c->tx.has_to = strcmp(to, "create") != 0;
     if (c->tx.has_to)
         ok = ok && address_parse(&c->tx.to, to, strlen(to), NULL) == ADDRESS_OK;
-    c->data = hex_alloc(vec_get(v, "data"), &c->tx.data_len);
+    c->data = vec_hex_alloc(vec_get(v, "data"), &c->tx.data_len);
     c->tx.data = c->data;
-    c->raw = hex_alloc(vec_get(v, "raw"), &c->raw_len);
+    c->raw = vec_hex_alloc(vec_get(v, "raw"), &c->raw_len);
     const char *hash = vec_get(v, "hash");
-    ok = ok && c->data != NULL && c->raw != NULL &&
-         hex_decode_exact(c->hash, 32, hash, strlen(hash), NULL) == HEX_OK;
+    ok = ok && c->data != NULL && c->raw != NULL && vec_hex_exact(c->hash, 32, hash);
     return ok;
 }
 
@@ -203,11 +148,11 @@ static void check_rlp_fields(const char *name, const uint8_t *raw, size_t raw_le
 static void test_cast_vectors(void)
 {
     size_t count = 0, creates = 0, calls = 0;
-    for (size_t i = 0; i < vec_line_count; i++) {
-        if (strcmp(vec_lines[i].field[0], "tx") != 0)
+    for (size_t i = 0; i < vecs.line_count; i++) {
+        if (strcmp(vecs.line[i].field[0], "tx") != 0)
             continue;
         struct cast_tx c;
-        CHECK_MSG(cast_tx_load(&c, &vec_lines[i]), "line %zu", i);
+        CHECK_MSG(cast_tx_load(&c, &vecs.line[i]), "line %zu", i);
         count++;
         creates += !c.tx.has_to;
         calls += c.tx.has_to && c.tx.data_len > 0;
@@ -247,8 +192,8 @@ static void test_cast_vectors(void)
 /* The recorded calldata is what our ABI encoder produces for the same call. */
 static void test_cast_calldata_matches_abi(void)
 {
-    for (size_t i = 0; i < vec_line_count; i++) {
-        const struct vec_line *v = &vec_lines[i];
+    for (size_t i = 0; i < vecs.line_count; i++) {
+        const struct vec_line *v = &vecs.line[i];
         if (strcmp(vec_get(v, "name"), "call_transfer") != 0)
             continue;
         struct address a1;
@@ -259,7 +204,7 @@ static void test_cast_calldata_matches_abi(void)
         buf_init(&b, OUT_MAX);
         CHECK(abi_encode_call(&b, "transfer(address,uint256)", args, 2, NULL) == ABI_OK);
         size_t len = 0;
-        uint8_t *want = hex_alloc(vec_get(v, "data"), &len);
+        uint8_t *want = vec_hex_alloc(vec_get(v, "data"), &len);
         CHECK(want != NULL && len == b.len && memcmp(want, b.data, len) == 0);
         free(want);
         buf_release(&b);
@@ -273,9 +218,9 @@ static void test_cast_calldata_matches_abi(void)
 /* A valid signed transaction to mutate: the first vector, signed by us. */
 static void first_signed(struct buf *b, struct cast_tx *c)
 {
-    for (size_t i = 0; i < vec_line_count; i++)
-        if (strcmp(vec_lines[i].field[0], "tx") == 0) {
-            CHECK(cast_tx_load(c, &vec_lines[i]));
+    for (size_t i = 0; i < vecs.line_count; i++)
+        if (strcmp(vecs.line[i].field[0], "tx") == 0) {
+            CHECK(cast_tx_load(c, &vecs.line[i]));
             buf_init(b, OUT_MAX);
             CHECK(tx_sign(b, &c->tx, &c->key, NULL) == TX_OK);
             return;
@@ -304,6 +249,17 @@ static enum tx_result decode_built(const char *const *items, size_t count, struc
     enum tx_result r = tx_decode_signed(&tx, &sig, b.data, b.len, e);
     buf_release(&b);
     return r;
+}
+
+/* decode_built() of the 12 items of `items` with item `index` replaced by
+ * `item_hex`: one bad field in an otherwise valid transaction. */
+static enum tx_result decode_replaced(const char *const items[12], size_t index,
+                                      const char *item_hex, struct err *e)
+{
+    const char *changed[12];
+    memcpy(changed, items, sizeof changed);
+    changed[index] = item_hex;
+    return decode_built(changed, 12, e);
 }
 
 static void test_decode_rejections(void)
@@ -353,38 +309,31 @@ static void test_decode_rejections(void)
     memcpy(thirteen, ok, sizeof ok);
     thirteen[12] = "80";
     CHECK_INT(decode_built(thirteen, 13, &e), TX_ERR_FIELD_COUNT);
-    const char *f[12];
-    memcpy(f, ok, sizeof ok);
-    f[1] = "00"; /* nonce 0 must be 0x80 */
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_BAD_FIELD);
+    /* nonce 0 must be 0x80 */
+    CHECK_INT(decode_replaced(ok, 1, "00", &e), TX_ERR_BAD_FIELD);
     CHECK_MSG(strstr(e.msg, "field 'nonce'") != NULL && strstr(e.msg, "leading zero") != NULL,
               "message: %s", e.msg);
-    memcpy(f, ok, sizeof ok);
-    f[0] = "89010203040506070809"; /* chainId wider than 64 bits */
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_BAD_FIELD);
+    /* chainId wider than 64 bits */
+    CHECK_INT(decode_replaced(ok, 0, "89010203040506070809", &e), TX_ERR_BAD_FIELD);
     CHECK_MSG(strstr(e.msg, "'chainId'") != NULL, "message: %s", e.msg);
-    memcpy(f, ok, sizeof ok);
-    f[5] = "93"
-           "70997970c51812dc3a010c7d01b50e0d17dc79"; /* 19-byte to */
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_BAD_FIELD);
+    /* a 19-byte to */
+    const char *to_19 = "93"
+                        "70997970c51812dc3a010c7d01b50e0d17dc79";
+    CHECK_INT(decode_replaced(ok, 5, to_19, &e), TX_ERR_BAD_FIELD);
     CHECK_MSG(strstr(e.msg, "'to'") != NULL, "message: %s", e.msg);
-    memcpy(f, ok, sizeof ok);
-    f[7] = "c0"; /* data as a list */
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_BAD_FIELD);
+    /* data as a list */
+    CHECK_INT(decode_replaced(ok, 7, "c0", &e), TX_ERR_BAD_FIELD);
     CHECK_MSG(strstr(e.msg, "'data'") != NULL, "message: %s", e.msg);
-    memcpy(f, ok, sizeof ok);
-    f[8] = "80"; /* access list as a string */
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_BAD_FIELD);
-    f[8] = "c3c10180"; /* a non-empty access list */
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_ACCESS_LIST);
-    memcpy(f, ok, sizeof ok);
-    f[9] = "02";
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_BAD_SIGNATURE);
+    /* access list as a string, then a non-empty access list */
+    CHECK_INT(decode_replaced(ok, 8, "80", &e), TX_ERR_BAD_FIELD);
+    CHECK_INT(decode_replaced(ok, 8, "c3c10180", &e), TX_ERR_ACCESS_LIST);
+    /* yParity 2 */
+    CHECK_INT(decode_replaced(ok, 9, "02", &e), TX_ERR_BAD_SIGNATURE);
     CHECK_MSG(strstr(e.msg, "yParity: 2") != NULL, "message: %s", e.msg);
-    memcpy(f, ok, sizeof ok);
-    f[11] = "a1"
-            "010000000000000000000000000000000000000000000000000000000000000000"; /* 33-byte s */
-    CHECK_INT(decode_built(f, 12, &e), TX_ERR_BAD_FIELD);
+    /* a 33-byte s */
+    const char *s_33 = "a1"
+                       "010000000000000000000000000000000000000000000000000000000000000000";
+    CHECK_INT(decode_replaced(ok, 11, s_33, &e), TX_ERR_BAD_FIELD);
     CHECK_MSG(strstr(e.msg, "field 's'") != NULL, "message: %s", e.msg);
 }
 
@@ -544,7 +493,7 @@ static void test_random_round_trip(void)
 
 int main(void)
 {
-    bool loaded = vec_load(VEC_PATH);
+    bool loaded = vec_file_load(&vecs, VEC_PATH);
     CHECK(loaded);
     if (!loaded) {
         harness_failed++;
@@ -556,6 +505,6 @@ int main(void)
     RUN(test_recover_rejections);
     RUN(test_sign_limits);
     RUN(test_random_round_trip);
-    free(vec_text);
+    vec_file_release(&vecs);
     return harness_finish();
 }
