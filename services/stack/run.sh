@@ -64,6 +64,9 @@ export DATABASE_URL ETH_RPC_URL CHAIN_ID OPERATOR_KEY_FILE
 "$RIGHTSCTL" migrate --dir migrations
 VAULT_ADDRESS=$("$RIGHTSCTL" deploy)
 
+# stack.env holds the database password and dev keys: owner-only.
+rm -f "$VAR/stack.env"
+(umask 077 && : >"$VAR/stack.env")
 cat >"$VAR/stack.env" <<ENV
 # written by make run at $(date -u +%FT%TZ); source it from a shell
 DATABASE_URL='$DATABASE_URL'

@@ -58,6 +58,8 @@ run_stack() {
     (source "$dir/stack.env" && [[ $VAULT_ADDRESS =~ ^0x[0-9a-fA-F]{40}$ && $CHAIN_ID == 31337 &&
         $ETH_RPC_URL == "http://127.0.0.1:$anvil_port" && -f $OPERATOR_KEY_FILE ]]) &&
         ok "$sig: stack.env is complete" || bad "$sig: stack.env is complete" "$(cat "$dir/stack.env")"
+    [[ $(stat -c %a "$dir/stack.env") == 600 ]] && ok "$sig: stack.env is owner-only" ||
+        bad "$sig: stack.env is owner-only" "mode $(stat -c %a "$dir/stack.env")"
     local vault code role_call has_role
     vault=$(source "$dir/stack.env" && echo "$VAULT_ADDRESS")
     code=$(rpc "http://127.0.0.1:$anvil_port" eth_getCode "[\"$vault\",\"latest\"]")
