@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "hex.h"
 
 #define VEC_FILE_BYTES_MAX ((size_t)1 << 20)
@@ -112,6 +113,18 @@ static inline uint8_t *vec_hex_alloc(const char *text, size_t *len)
         return NULL;
     }
     return out;
+}
+
+/* Loads the vector file a test binary depends on; on failure counts one
+ * failed check so harness_finish() reports it. Use as
+ *   if (!vec_file_require(&vecs, PATH)) return harness_finish(); */
+static inline bool vec_file_require(struct vec_file *vf, const char *path)
+{
+    bool loaded = vec_file_load(vf, path);
+    CHECK(loaded);
+    if (!loaded)
+        harness_failed++;
+    return loaded;
 }
 
 #endif

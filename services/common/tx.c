@@ -177,11 +177,7 @@ static void tx_self_check(const uint8_t *raw, size_t raw_len, const struct tx_ei
     struct tx_signature sig;
     struct address want, got;
     ASSERT(tx_decode_signed(&back, &sig, raw, raw_len, NULL) == TX_OK);
-    ASSERT(back.chain_id == tx->chain_id && back.nonce == tx->nonce &&
-           back.gas_limit == tx->gas_limit && back.has_to == tx->has_to);
-    ASSERT(u256_cmp(&back.value_wei, &tx->value_wei) == 0);
-    ASSERT(back.data_len == tx->data_len &&
-           (tx->data_len == 0 || memcmp(back.data, tx->data, tx->data_len) == 0));
+    ASSERT(tx_eip1559_equal(&back, tx));
     ASSERT(sig_private_key_address(&want, key, NULL) == SIG_OK);
     ASSERT(tx_recover_sender(&got, &back, &sig, NULL) == TX_OK);
     ASSERT(address_eq(&want, &got));
@@ -323,4 +319,14 @@ enum tx_result tx_recover_sender(struct address *out, const struct tx_eip1559 *t
     if (sig_recover_address(out, hash, full, &why) != SIG_OK)
         return err_set(e, TX_ERR_BAD_SIGNATURE, "invalid transaction signature: %s", why.msg);
     return TX_OK;
+}
+
+bool tx_eip1559_equal(const struct tx_eip1559 *a, const struct tx_eip1559 *b)
+{
+    return a->chain_id == b->chain_id && a->nonce == b->nonce && a->gas_limit == b->gas_limit &&
+           u256_cmp(&a->max_priority_fee_per_gas_wei, &b->max_priority_fee_per_gas_wei) == 0 &&
+           u256_cmp(&a->max_fee_per_gas_wei, &b->max_fee_per_gas_wei) == 0 &&
+           u256_cmp(&a->value_wei, &b->value_wei) == 0 && a->has_to == b->has_to &&
+           (!a->has_to || address_eq(&a->to, &b->to)) && a->data_len == b->data_len &&
+           (a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
 }

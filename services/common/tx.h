@@ -101,6 +101,10 @@ enum tx_result tx_decode_signed(struct tx_eip1559 *out_tx, struct tx_signature *
                                 const uint8_t *raw, size_t raw_len, struct err *e)
     __attribute__((warn_unused_result));
 
+/* True when a and b have the same fields (chain id, nonce, fees, gas, to,
+ * value and data bytes; data compared by content, not pointer). Pure. */
+bool tx_eip1559_equal(const struct tx_eip1559 *a, const struct tx_eip1559 *b);
+
 /* Recovers the sender of a decoded transaction (rejects high s, r/s out of
  * range, as sig_recover_address does). A decoded transaction whose priority
  * fee exceeds its max fee is TX_ERR_BAD_FEES here (tx_decode_signed accepts

@@ -37,7 +37,6 @@ static void tx_check_reencode(const struct tx_eip1559 *tx, const struct tx_signa
 static bool tx_check_signing_hash(uint8_t hash[32], const struct tx_eip1559 *tx);
 static void tx_check_recover(const struct tx_eip1559 *tx, const struct tx_signature *sig,
                              bool fees_ok, const uint8_t hash[32]);
-static bool tx_fields_equal(const struct tx_eip1559 *a, const struct tx_eip1559 *b);
 static void tx_check_resign(const struct tx_eip1559 *tx);
 
 static bool tx_is_decoder_code(enum tx_result r)
@@ -136,16 +135,6 @@ static void tx_check_recover(const struct tx_eip1559 *tx, const struct tx_signat
         FUZZ_CHECK(address_eq(&sender, &direct));
 }
 
-static bool tx_fields_equal(const struct tx_eip1559 *a, const struct tx_eip1559 *b)
-{
-    return a->chain_id == b->chain_id && a->nonce == b->nonce && a->gas_limit == b->gas_limit &&
-           u256_cmp(&a->max_priority_fee_per_gas_wei, &b->max_priority_fee_per_gas_wei) == 0 &&
-           u256_cmp(&a->max_fee_per_gas_wei, &b->max_fee_per_gas_wei) == 0 &&
-           u256_cmp(&a->value_wei, &b->value_wei) == 0 && a->has_to == b->has_to &&
-           (!a->has_to || address_eq(&a->to, &b->to)) && a->data_len == b->data_len &&
-           (a->data_len == 0 || memcmp(a->data, b->data, a->data_len) == 0);
-}
-
 static void tx_check_resign(const struct tx_eip1559 *tx)
 {
     struct sig_private_key key;
@@ -160,7 +149,7 @@ static void tx_check_resign(const struct tx_eip1559 *tx)
     struct tx_eip1559 back;
     struct tx_signature sig;
     FUZZ_CHECK(tx_decode_signed(&back, &sig, b.data, b.len, NULL) == TX_OK);
-    FUZZ_CHECK(tx_fields_equal(&back, tx));
+    FUZZ_CHECK(tx_eip1559_equal(&back, tx));
     FUZZ_CHECK(tx_recover_sender(&got, &back, &sig, NULL) == TX_OK);
     FUZZ_CHECK(address_eq(&got, &want));
     buf_release(&b);

@@ -470,12 +470,8 @@ static void test_threads(void)
 
 int main(void)
 {
-    bool loaded = vec_file_load(&vecs, VEC_PATH);
-    CHECK(loaded);
-    if (!loaded) {
-        harness_failed++;
+    if (!vec_file_require(&vecs, VEC_PATH))
         return harness_finish();
-    }
     RUN(test_cast_personal);
     RUN(test_cast_raw_hash);
     RUN(test_anvil_account0);
