@@ -69,7 +69,7 @@ $(BUILD)/bin/rightsctl: $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(COMMON_HDR)
 	$(Q)$(CC) $(CFLAGS) $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 # ---- tests (sanitizer build) -------------------------------------------------
-$(ASAN)/tests/%: tests/%.c tests/harness.h tests/vectors.h $(wildcard tests/integration/*.h) $(ASAN)/libcommon.a
+$(ASAN)/tests/%: tests/%.c tests/harness.h tests/vectors.h tests/http_fixture.h $(wildcard tests/integration/*.h) $(ASAN)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/SAN  $@")
 	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libcommon.a $(LDLIBS) -o $@
@@ -126,15 +126,15 @@ setup:
 
 test: setup
 	@$(MAKE) --no-print-directory tests-build
-	@bash tests/run.sh
+	@BUILD_DIR=$(BUILD) bash tests/run.sh
 
 test-unit: setup
 	@$(MAKE) --no-print-directory $(UNIT_BIN) $(FUZZ_BIN)
-	@bash tests/run.sh unit
+	@BUILD_DIR=$(BUILD) bash tests/run.sh unit
 
 test-integration: setup
 	@$(MAKE) --no-print-directory tests-build
-	@bash tests/run.sh integration
+	@BUILD_DIR=$(BUILD) bash tests/run.sh integration
 
 run: setup
 	@$(MAKE) --no-print-directory build

@@ -7,13 +7,16 @@
  * "N passed, N failed" and returns the process exit code. The runner
  * (tests/run.sh) sums these lines over all binaries.
  *
- * Randomised tests take their seed from TEST_SEED (or the time) and print it,
- * so a failure can be replayed.
+ * Randomised tests take their seed from TEST_SEED (or the time) and print it
+ * as "# seed=N", so a failure can be replayed. tests/run.sh pins one
+ * TEST_SEED for a whole run and fails a program that prints another seed.
  */
 #ifndef TESTS_HARNESS_H
 #define TESTS_HARNESS_H
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,11 +77,31 @@ static inline int harness_finish(void)
     return harness_failed == 0 && harness_passed > 0 ? 0 : 1;
 }
 
-/* Seed from TEST_SEED if set, else the clock; printed for replay. */
+/* Reads the environment variable `name` as a decimal number 0..max into
+ * *out. Returns true; false when it is unset or empty, and false after
+ * printing "# ignoring ..." when it is not such a number (*out untouched). */
+static inline bool harness_env_u64(uint64_t *out, const char *name, uint64_t max)
+{
+    const char *s = getenv(name);
+    if (s == NULL || s[0] == '\0')
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] < '0' || s[0] > '9' || v > max) {
+        fprintf(stdout, "# ignoring %s='%.40s': want a decimal number up to %llu\n", name, s,
+                (unsigned long long)max);
+        return false;
+    }
+    *out = (uint64_t)v;
+    return true;
+}
+
+/* Seed from TEST_SEED if set (and valid), else the clock; printed for replay. */
 static inline uint64_t harness_seed(void)
 {
-    const char *s = getenv("TEST_SEED");
-    uint64_t seed = s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
+    uint64_t seed = (uint64_t)time(NULL);
+    harness_env_u64(&seed, "TEST_SEED", UINT64_MAX);
     fprintf(stdout, "# seed=%" PRIu64 " (replay with TEST_SEED=%" PRIu64 ")\n", seed, seed);
     return seed;
 }

@@ -18,4 +18,9 @@ _Noreturn void check_fail(const char *file, int line, const char *expr);
 
 #define WUR __attribute__((warn_unused_result))
 
+/* MACRO_TEXT(NAME): the expansion of a numeric macro as a string literal,
+ * e.g. a default value kept once as a number and also needed as text. */
+#define MACRO_TEXT_(x) #x
+#define MACRO_TEXT(x) MACRO_TEXT_(x)
+
 #endif

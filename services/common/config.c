@@ -11,11 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "check.h"
 #include "hex.h"
-#include "keccak.h"
 
 #define CONFIG_SHOWN_BYTES_MAX 64
 #define CONFIG_WHY_BYTES 120
+
+_Static_assert(CONFIG_ADDRESS_BYTES == ADDRESS_BYTES, "config addresses are address.h addresses");
 
 static const char *const config_http_schemes[] = {"http", "https"};
 
@@ -356,31 +359,14 @@ static enum config_result config_parse_bool(bool *out, const char *v, char *why,
 static enum config_result config_parse_address(uint8_t out[CONFIG_ADDRESS_BYTES], const char *v,
                                                size_t len, char *why, size_t why_size)
 {
-    uint8_t bytes[CONFIG_ADDRESS_BYTES];
-    if (len != 42 || v[0] != '0' || v[1] != 'x' ||
-        hex_decode_exact(bytes, sizeof bytes, v + 2, 40, NULL) != HEX_OK)
+    struct address a;
+    enum address_result r = address_parse(&a, v, len, NULL);
+    if (r == ADDRESS_ERR_CHECKSUM)
+        return config_why(why, why_size, CONFIG_ERR_BAD_CHECKSUM,
+                          "mixed-case address fails the eip-55 checksum");
+    if (r != ADDRESS_OK)
         return config_why(why, why_size, CONFIG_ERR_BAD_ADDRESS, "want 0x and 40 hex digits");
-    bool lower = false, upper = false;
-    for (size_t i = 2; i < 42; i++) {
-        lower |= v[i] >= 'a' && v[i] <= 'f';
-        upper |= v[i] >= 'A' && v[i] <= 'F';
-    }
-    if (lower && upper) {
-        /* EIP-55: letter i is uppercase iff nibble i of keccak(lowercase hex) >= 8. */
-        char low[40];
-        for (size_t i = 0; i < 40; i++)
-            low[i] = v[2 + i] >= 'A' && v[2 + i] <= 'F' ? (char)(v[2 + i] - 'A' + 'a') : v[2 + i];
-        uint8_t h[KECCAK256_BYTES];
-        keccak256(h, low, sizeof low);
-        for (size_t i = 0; i < 40; i++) {
-            unsigned nib = (i % 2 == 0) ? (unsigned)(h[i / 2] >> 4) : (unsigned)(h[i / 2] & 15);
-            char c = v[2 + i];
-            if ((c >= 'a' && c <= 'f' && nib >= 8) || (c >= 'A' && c <= 'F' && nib < 8))
-                return config_why(why, why_size, CONFIG_ERR_BAD_CHECKSUM,
-                                  "mixed-case address fails the eip-55 checksum");
-        }
-    }
-    memcpy(out, bytes, sizeof bytes);
+    memcpy(out, a.bytes, CONFIG_ADDRESS_BYTES);
     return CONFIG_OK;
 }
 
@@ -493,6 +479,9 @@ size_t config_build_app_table(struct config_entry *table_out, size_t table_cap,
                           CONFIG_HOSTPORT_BYTES_MAX, cfg->settlement_listen);
     t[n++] =
         CONFIG_ENTRY("LOG_LEVEL", CONFIG_LOG_LEVEL, false, false, "info", 0, 0, cfg->log_level);
+    t[n++] = CONFIG_ENTRY("MAX_FEE_PER_GAS_WEI", CONFIG_U64, false, false,
+                          MACRO_TEXT(CONFIG_MAX_FEE_PER_GAS_WEI_DEFAULT), 1,
+                          CONFIG_MAX_FEE_PER_GAS_WEI_MAX, cfg->max_fee_per_gas_wei);
     ASSERT(n == CONFIG_APP_ENTRIES);
     return n;
 }
@@ -532,23 +521,23 @@ static enum config_result config_decode_key(uint8_t *key_out, size_t *key_len_ou
     while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\n' ||
                      text[b - 1] == '\r'))
         b--;
-    if (b - a >= 2 && text[a] == '0' && (text[a + 1] == 'x' || text[a + 1] == 'X'))
-        a += 2;
-    size_t digits = b - a;
-    if (digits % 2 != 0)
-        return err_set(e, CONFIG_ERR_KEY_FORMAT, "key file '%s': odd number of hex digits", path);
-    for (size_t i = a; i < b; i++)
-        if (hex_digit_value(text[i]) < 0)
-            return err_set(e, CONFIG_ERR_KEY_FORMAT, "key file '%s': not hex", path);
-    size_t n = digits / 2;
-    if (n < key_len_min || n > key_len_max)
-        return err_set(e, CONFIG_ERR_KEY_LENGTH, "key file '%s' holds %zu bytes: want %zu..%zu",
-                       path, n, key_len_min, key_len_max);
-    for (size_t i = 0; i < n; i++)
-        key_out[i] = (uint8_t)(hex_digit_value(text[a + 2 * i]) * 16 +
-                               hex_digit_value(text[a + 2 * i + 1]));
-    *key_len_out = n;
-    return CONFIG_OK;
+    uint8_t bytes[CONFIG_KEY_FILE_BYTES_MAX / 2];
+    size_t n = 0;
+    enum config_result r = CONFIG_OK;
+    enum hex_result h = hex_decode(bytes, sizeof bytes, &n, text + a, b - a, NULL);
+    if (h == HEX_ERR_ODD_LENGTH)
+        r = err_set(e, CONFIG_ERR_KEY_FORMAT, "key file '%s': odd number of hex digits", path);
+    else if (h != HEX_OK) /* a bad digit; `bytes` holds half of the largest file */
+        r = err_set(e, CONFIG_ERR_KEY_FORMAT, "key file '%s': not hex", path);
+    else if (n < key_len_min || n > key_len_max)
+        r = err_set(e, CONFIG_ERR_KEY_LENGTH, "key file '%s' holds %zu bytes: want %zu..%zu", path,
+                    n, key_len_min, key_len_max);
+    if (r == CONFIG_OK) {
+        memcpy(key_out, bytes, n);
+        *key_len_out = n;
+    }
+    explicit_bzero(bytes, sizeof bytes);
+    return r;
 }
 
 enum config_result config_read_key_file(uint8_t *key_out, size_t *key_len_out, size_t key_len_min,

@@ -61,6 +61,11 @@
 #define CONFIG_CHAIN_ID_MAX ((uint64_t)1 << 53) /* JavaScript-safe, per EIP-2294 */
 #define CONFIG_CONFIRMATIONS_MAX 1000
 #define CONFIG_ADDRESS_BYTES 20
+/* MAX_FEE_PER_GAS_WEI: the most the services ever bid per gas (decimal wei).
+ * The default (no suffix: it is also the table's default text) is 500 gwei;
+ * the maximum, 1,000,000 gwei, only rejects typos. */
+#define CONFIG_MAX_FEE_PER_GAS_WEI_DEFAULT 500000000000
+#define CONFIG_MAX_FEE_PER_GAS_WEI_MAX ((uint64_t)1000000000000000)
 
 /* Stable result codes; numbers are never reused. */
 enum config_result {
@@ -133,7 +138,7 @@ struct config_errors {
     struct config_error items[CONFIG_ENTRIES_MAX];
 };
 
-/* The project's variables (DESIGN.md), filled by config_load_app(). */
+/* The project's variables (docs/architecture.md "Configuration"), filled by config_load_app(). */
 struct app_config {
     char database_url[CONFIG_DATABASE_URL_BYTES_MAX + 1]; /* required, no default */
     char eth_rpc_url[CONFIG_URL_BYTES_MAX + 1];           /* http://127.0.0.1:8545 */
@@ -148,8 +153,9 @@ struct app_config {
     char gateway_listen[CONFIG_HOSTPORT_BYTES_MAX + 1];    /* 127.0.0.1:8080 */
     char settlement_listen[CONFIG_HOSTPORT_BYTES_MAX + 1]; /* 127.0.0.1:8081 */
     enum log_level log_level;                              /* info */
+    uint64_t max_fee_per_gas_wei; /* 500 gwei, 1..CONFIG_MAX_FEE_PER_GAS_WEI_MAX */
 };
-#define CONFIG_APP_ENTRIES 12
+#define CONFIG_APP_ENTRIES 13
 
 /* Lookup callbacks: return the value of `name` or NULL when unset. */
 /* ctx unused; reads the process environment (the project's only getenv). */

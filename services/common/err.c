@@ -2,6 +2,7 @@
 #include "err.h"
 
 #include "check.h"
+#include "hex.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -32,7 +33,6 @@ void err_clear(struct err *e)
 
 void err_quote(char *out, size_t out_size, const char *text, size_t text_len)
 {
-    static const char digits[] = "0123456789abcdef";
     ASSERT(out_size >= 8);
     size_t o = 0;
     for (size_t i = 0; i < text_len; i++) {
@@ -49,8 +49,8 @@ void err_quote(char *out, size_t out_size, const char *text, size_t text_len)
         }
         out[o++] = '\\';
         out[o++] = 'x';
-        out[o++] = digits[c >> 4];
-        out[o++] = digits[c & 0x0f];
+        out[o++] = hex_digit_char(c >> 4);
+        out[o++] = hex_digit_char(c);
     }
     ASSERT(o < out_size);
     out[o] = '\0';

@@ -6,8 +6,6 @@
  */
 #include "hex.h"
 
-#include <stdbool.h>
-
 static bool hex_has_prefix(const char *text, size_t text_len);
 static enum hex_result hex_check_digits(const char *digits, size_t digits_len, size_t offset,
                                         struct err *e);
@@ -26,6 +24,19 @@ int hex_digit_value(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+char hex_digit_char(unsigned value)
+{
+    return hex_lower[value & 0x0fu];
+}
+
+bool hex_is_digits(const char *text, size_t text_len)
+{
+    for (size_t i = 0; i < text_len; i++)
+        if (hex_digit_value(text[i]) < 0)
+            return false;
+    return true;
 }
 
 static bool hex_has_prefix(const char *text, size_t text_len)

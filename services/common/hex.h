@@ -9,6 +9,7 @@
 #ifndef COMMON_HEX_H
 #define COMMON_HEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,8 +25,15 @@ enum hex_result {
     HEX_ERR_WRONG_LENGTH = 4 /* exact-length decode got a different length */
 };
 
-/* Value 0..15 of a hex digit [0-9a-fA-F], or -1 for any other character. */
+/* Value 0..15 of a hex digit [0-9a-fA-F], or -1 for any other character.
+ * This and hex_digit_char() are the project's only hex-digit tables. */
 int hex_digit_value(char c);
+
+/* The lowercase digit '0'..'9', 'a'..'f' for value & 0x0f. */
+char hex_digit_char(unsigned value);
+
+/* True when every one of text[0..text_len) is a hex digit (true for 0). */
+bool hex_is_digits(const char *text, size_t text_len);
 
 /* Writes 2*data_len lowercase digits plus NUL to `out` (no prefix).
  * `out_size` must be >= 2*data_len+1; returns 0 on success, -1 if too small. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "hex.h"
 #include "keccak.h"
 
 static int merkle_cmp_desc(const void *a, const void *b);
@@ -222,14 +223,8 @@ static size_t merkle_leaf_node(const struct merkle_tree *t, size_t sorted_index)
 
 static void merkle_hex32(char out[2 * MERKLE_HASH_BYTES + 3], const uint8_t h[MERKLE_HASH_BYTES])
 {
-    static const char digits[] = "0123456789abcdef";
-    out[0] = '0';
-    out[1] = 'x';
-    for (size_t i = 0; i < MERKLE_HASH_BYTES; i++) {
-        out[2 + 2 * i] = digits[h[i] >> 4];
-        out[3 + 2 * i] = digits[h[i] & 0x0f];
-    }
-    out[2 + 2 * MERKLE_HASH_BYTES] = '\0';
+    int rc = hex_encode_0x(out, 2 * MERKLE_HASH_BYTES + 3, h, MERKLE_HASH_BYTES);
+    ASSERT(rc == 0);
 }
 
 static void merkle_u64_be32(uint8_t out[32], uint64_t v)

@@ -3,7 +3,7 @@
  * (@openzeppelin/merkle-tree 1.x, default options: sortLeaves = true) and
  * proofs checked like OpenZeppelin MerkleProof.verify.
  *
- * The two leaf formats of the project (DESIGN.md "Merkle trees"):
+ * The two leaf formats of the project (docs/architecture.md "Merkle trees"):
  *   settlement: types ["address","uint256"]            (payee, amount_wei)
  *   recording:  types ["uint256","uint256","bytes32"]  (rendition, sequence, sha256)
  * A leaf hash is keccak256(keccak256(abi.encode(values))); merkle_leaf_*()

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #define MIGRATE_LOCK_POLL_MS 50
 
@@ -197,7 +198,6 @@ static enum migrate_result migrate_lock(struct pg_session *pc, struct err *e)
     char key[24];
     snprintf(key, sizeof key, "%" PRId64, MIGRATE_LOCK_KEY);
     const char *params[1] = {key};
-    struct timespec poll_ts = {0, MIGRATE_LOCK_POLL_MS * 1000000L};
     for (int i = 0; i <= MIGRATE_LOCK_WAIT_MS_MAX / MIGRATE_LOCK_POLL_MS; i++) {
         PGresult *res = NULL;
         struct err pe = {0};
@@ -207,7 +207,7 @@ static enum migrate_result migrate_lock(struct pg_session *pc, struct err *e)
         PQclear(res);
         if (got)
             return MIGRATE_OK;
-        nanosleep(&poll_ts, NULL);
+        clock_sleep_ms(MIGRATE_LOCK_POLL_MS);
     }
     return err_set(e, MIGRATE_ERR_LOCK_TIMEOUT,
                    "migration lock %" PRId64 " still held by another session after %d ms",

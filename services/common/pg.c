@@ -1,18 +1,20 @@
 /* pg.c - see pg.h. */
 #include "pg.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
+#include "clock.h"
+
 static enum pg_code pg_fail_result(struct pg_session *pc, const PGresult *res, const char *what,
                                    struct err *e);
 static void pg_first_line(char *out, size_t out_size, const char *text);
-static void pg_sleep_ms(unsigned ms);
 static unsigned pg_jitter_ms(void);
 static void pg_notice_discard(void *arg, const char *message);
 static enum pg_code pg_simple(struct pg_session *pc, const char *sql, struct err *e);
+static enum pg_code pg_session_bound(struct pg_session *pc, struct err *e);
 
 enum pg_code pg_classify_sqlstate(const char *sqlstate)
 {
@@ -40,13 +42,6 @@ static void pg_first_line(char *out, size_t out_size, const char *text)
     out[n] = '\0';
 }
 
-static void pg_sleep_ms(unsigned ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    for (int i = 0; i < 1000 && nanosleep(&ts, &ts) != 0 && errno == EINTR; i++)
-        ;
-}
-
 /* Server NOTICE/WARNING messages would otherwise be printed raw on stderr,
  * breaking the logfmt stream; errors are reported through results instead. */
 static void pg_notice_discard(void *arg, const char *message)
@@ -63,6 +58,8 @@ static unsigned pg_jitter_ms(void)
     return (unsigned)(ts.tv_nsec % 8);
 }
 
+/* The PG_KEEPALIVES_* and timeout literals as libpq/set_config strings. */
+
 enum pg_code pg_connect(struct pg_session *pc, const char *conninfo, unsigned connect_timeout_s,
                         struct err *e)
 {
@@ -78,8 +75,21 @@ enum pg_code pg_connect(struct pg_session *pc, const char *conninfo, unsigned co
                        PG_CONNECT_TIMEOUT_S_MAX);
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%u", connect_timeout_s);
-    const char *const keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
-    const char *const vals[] = {conninfo, timeout, "rights", NULL};
+    /* libpq applies the keys in order, and conninfo expands where "dbname"
+     * stands: what follows it overrides anything conninfo says. */
+    const char *const keys[] = {"dbname",           "connect_timeout",  "fallback_application_name",
+                                "keepalives",       "keepalives_idle",  "keepalives_interval",
+                                "keepalives_count", "tcp_user_timeout", NULL};
+    const char *const vals[] = {conninfo,
+                                timeout,
+                                "rights",
+                                "1",
+                                MACRO_TEXT(PG_KEEPALIVES_IDLE_S),
+                                MACRO_TEXT(PG_KEEPALIVES_INTERVAL_S),
+                                MACRO_TEXT(PG_KEEPALIVES_COUNT),
+                                MACRO_TEXT(PG_TCP_USER_TIMEOUT_MS),
+                                NULL};
+    _Static_assert(sizeof keys == sizeof vals, "one value per libpq key");
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (conn == NULL)
         return err_set(e, PG_ERR_CONNECT, "cannot connect to postgresql: out of memory");
@@ -91,7 +101,42 @@ enum pg_code pg_connect(struct pg_session *pc, const char *conninfo, unsigned co
     }
     PQsetNoticeProcessor(conn, pg_notice_discard, NULL);
     pc->conn = conn;
+    struct err be = {0};
+    if (pg_session_bound(pc, &be) != PG_OK) {
+        pg_release(pc);
+        return err_set(e, PG_ERR_CONNECT, "cannot set postgresql session timeouts: %s", be.msg);
+    }
     return PG_OK;
+}
+
+/* The server's half of the bounds, in one round trip: statement_timeout,
+ * and keepalives on the server's end of the socket so that it notices a
+ * client that vanished while holding locks (ignored on a unix socket). */
+static enum pg_code pg_session_bound(struct pg_session *pc, struct err *e)
+{
+    const char *const params[] = {
+        MACRO_TEXT(PG_STATEMENT_TIMEOUT_MS_DEFAULT), MACRO_TEXT(PG_KEEPALIVES_IDLE_S),
+        MACRO_TEXT(PG_KEEPALIVES_INTERVAL_S), MACRO_TEXT(PG_KEEPALIVES_COUNT),
+        MACRO_TEXT(PG_TCP_USER_TIMEOUT_MS)};
+    return pg_exec(pc, NULL,
+                   "SELECT set_config('statement_timeout', $1, false), "
+                   "set_config('tcp_keepalives_idle', $2, false), "
+                   "set_config('tcp_keepalives_interval', $3, false), "
+                   "set_config('tcp_keepalives_count', $4, false), "
+                   "set_config('tcp_user_timeout', $5, false)",
+                   params, (int)(sizeof params / sizeof params[0]), e);
+}
+
+enum pg_code pg_set_statement_timeout(struct pg_session *pc, unsigned timeout_ms, struct err *e)
+{
+    ASSERT(pc != NULL && pc->conn != NULL);
+    if (timeout_ms < 1 || timeout_ms > PG_STATEMENT_TIMEOUT_MS_MAX)
+        return err_set(e, PG_ERR_BAD_INPUT, "statement timeout %u ms outside 1..%d", timeout_ms,
+                       PG_STATEMENT_TIMEOUT_MS_MAX);
+    char value[16];
+    snprintf(value, sizeof value, "%u", timeout_ms);
+    const char *const params[1] = {value};
+    return pg_exec(pc, NULL, "SELECT set_config('statement_timeout', $1, false)", params, 1, e);
 }
 
 void pg_release(struct pg_session *pc)
@@ -245,7 +290,7 @@ enum pg_code pg_run_tx(struct pg_session *pc, enum pg_isolation isolation, unsig
         }
         if (r != PG_ERR_SERIALIZATION)
             return r;
-        pg_sleep_ms(attempt * 5u + pg_jitter_ms());
+        clock_sleep_ms(attempt * 5u + pg_jitter_ms());
     }
     return err_set(e, PG_ERR_RETRIES_EXHAUSTED,
                    "transaction gave up after %u attempts: serialization failures (sqlstate %s)",

@@ -23,7 +23,16 @@
  *
  * Limits: conninfo PG_CONNINFO_BYTES_MAX, SQL PG_SQL_BYTES_MAX (scripts
  * PG_SCRIPT_BYTES_MAX), PG_PARAMS_MAX parameters, connect timeout
- * 1..PG_CONNECT_TIMEOUT_S_MAX seconds, PG_TX_ATTEMPTS_MAX attempts.
+ * 1..PG_CONNECT_TIMEOUT_S_MAX seconds, statement timeout
+ * 1..PG_STATEMENT_TIMEOUT_MS_MAX ms, PG_TX_ATTEMPTS_MAX attempts.
+ *
+ * Nothing waits forever. Every connection has a statement_timeout
+ * (PG_STATEMENT_TIMEOUT_MS_DEFAULT unless pg_set_statement_timeout() changes
+ * it), so a slow query or one blocked on a lock is cancelled by the server.
+ * TCP keepalives on both ends (PG_KEEPALIVES_*) and PG_TCP_USER_TIMEOUT_MS
+ * notice a peer that vanished: a dead server within about a minute, instead
+ * of a wait on a silent socket, and a dead client before its locks are held
+ * for hours. Keepalives do not apply to unix-socket connections.
  */
 #ifndef COMMON_PG_H
 #define COMMON_PG_H
@@ -39,6 +48,16 @@
 #define PG_CONNINFO_BYTES_MAX 1024
 #define PG_CONNECT_TIMEOUT_S_DEFAULT 5
 #define PG_CONNECT_TIMEOUT_S_MAX 300
+#define PG_STATEMENT_TIMEOUT_MS_MAX 3600000 /* one hour, for migrations */
+/* Set on every connection. Plain literals: pg.c also passes them to libpq
+ * and set_config() as strings. A silent peer is declared dead after
+ * IDLE + INTERVAL * COUNT = 60 s, unacknowledged data after
+ * PG_TCP_USER_TIMEOUT_MS. */
+#define PG_STATEMENT_TIMEOUT_MS_DEFAULT 30000
+#define PG_KEEPALIVES_IDLE_S 30
+#define PG_KEEPALIVES_INTERVAL_S 10
+#define PG_KEEPALIVES_COUNT 3
+#define PG_TCP_USER_TIMEOUT_MS 60000
 #define PG_SQL_BYTES_MAX (64 * 1024)
 #define PG_SCRIPT_BYTES_MAX (1024 * 1024)
 #define PG_PARAMS_MAX 64
@@ -70,11 +89,29 @@ struct pg_session {
 enum pg_code pg_classify_sqlstate(const char *sqlstate);
 
 /* Connects with `conninfo` (URL or key=value form) and connect_timeout
- * 1..PG_CONNECT_TIMEOUT_S_MAX seconds (overrides any in conninfo). Returns
- * PG_OK, PG_ERR_BAD_INPUT or PG_ERR_CONNECT; on failure pc is released. The
- * message never contains the password. */
+ * 1..PG_CONNECT_TIMEOUT_S_MAX seconds, then bounds the session: libpq TCP
+ * keepalives (keepalives=1, PG_KEEPALIVES_IDLE_S, PG_KEEPALIVES_INTERVAL_S,
+ * PG_KEEPALIVES_COUNT, tcp_user_timeout PG_TCP_USER_TIMEOUT_MS), the same
+ * keepalives on the server's end of the socket, and statement_timeout
+ * PG_STATEMENT_TIMEOUT_MS_DEFAULT. All of these, connect_timeout included,
+ * override any value in conninfo (options=-c statement_timeout=... too), so
+ * no connection string can remove a bound; change the statement timeout
+ * with pg_set_statement_timeout(). Returns PG_OK, PG_ERR_BAD_INPUT or
+ * PG_ERR_CONNECT; on failure pc is released. The message never contains the
+ * password. */
 WUR enum pg_code pg_connect(struct pg_session *pc, const char *conninfo, unsigned connect_timeout_s,
                             struct err *e);
+
+/* Sets the session's statement_timeout to timeout_ms
+ * (1..PG_STATEMENT_TIMEOUT_MS_MAX; there is no "unbounded"). A statement that
+ * runs longer, including one waiting for a lock, is cancelled by the server:
+ * pg_exec() then returns PG_ERR_QUERY with pc->sqlstate "57014" and the
+ * message "query failed: canceling statement due to statement timeout
+ * (sqlstate 57014)". The session stays usable; a transaction it was in is
+ * aborted (roll it back). Call it outside a transaction: a rollback would
+ * undo it. Returns PG_OK, PG_ERR_BAD_INPUT or a pg_exec() error. */
+WUR enum pg_code pg_set_statement_timeout(struct pg_session *pc, unsigned timeout_ms,
+                                          struct err *e);
 
 /* Closes the connection; idempotent. */
 void pg_release(struct pg_session *pc);

@@ -3,13 +3,12 @@
 #include "rpc.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "hex.h"
 
 _Static_assert(RPC_CURL_ERROR_BYTES >= CURL_ERROR_SIZE, "curl error buffer too small");
@@ -20,8 +19,6 @@ struct rpc_sink {
 };
 
 static size_t rpc_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata);
-static void rpc_sleep_ms(uint32_t ms);
-static uint64_t rpc_now_ms(void);
 static enum rpc_result rpc_check_options(const struct rpc_options *opt, struct err *e);
 static enum rpc_result rpc_map_curl(struct rpc_client *c, CURLcode cr, bool too_large,
                                     bool *transient, struct err *e);
@@ -46,7 +43,6 @@ static enum rpc_result rpc_parse_envelope(json_t **result_out, struct rpc_remote
 static enum rpc_result rpc_batch_match(struct rpc_batch_item *items, size_t items_len,
                                        const json_t *arr, uint64_t id_first, struct err *e);
 static void rpc_batch_clear(struct rpc_batch_item *items, size_t items_len);
-static bool rpc_is_hex_digits(const char *s, size_t len);
 static enum rpc_result rpc_get_fixed_hex(uint8_t *out, size_t out_len, const json_t *obj,
                                          const char *key, bool *present, struct err *e);
 static enum rpc_result rpc_get_u64(uint64_t *out, const json_t *obj, const char *key,
@@ -70,20 +66,6 @@ static size_t rpc_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     if (r == BUF_ERR_TOO_BIG)
         sink->too_large = true;
     return r == BUF_OK ? n : 0; /* 0 aborts the transfer */
-}
-
-static void rpc_sleep_ms(uint32_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    for (int i = 0; i < 1000 && nanosleep(&ts, &ts) != 0 && errno == EINTR; i++)
-        ;
-}
-
-static uint64_t rpc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 enum rpc_result rpc_global_init(struct err *e)
@@ -253,7 +235,7 @@ static enum rpc_result rpc_post(struct rpc_client *c, const char *req, size_t re
         enum rpc_result r = rpc_post_once(c, req, req_len, resp, &transient, e);
         if (r == RPC_OK || !transient || attempt >= c->opt.retries_max)
             return r;
-        rpc_sleep_ms(delay_ms);
+        clock_sleep_ms(delay_ms);
         delay_ms = delay_ms > c->opt.backoff_max_ms / 2 ? c->opt.backoff_max_ms : delay_ms * 2;
     }
     ASSERT(!"retry loop exceeded RPC_RETRIES_MAX");
@@ -451,16 +433,6 @@ static enum rpc_result rpc_load_json(json_t **out, const char *body, size_t len,
     return RPC_OK;
 }
 
-static bool rpc_is_hex_digits(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
-            return false;
-    }
-    return true;
-}
-
 /* Keeps "0x..." revert data; geth/anvil send a string, some nodes {data: "0x.."}. */
 static void rpc_copy_error_data(struct rpc_remote_error *re, const json_t *data)
 {
@@ -472,7 +444,7 @@ static void rpc_copy_error_data(struct rpc_remote_error *re, const json_t *data)
         return;
     const char *s = json_string_value(data);
     size_t n = json_string_length(data);
-    if (n < 2 || s[0] != '0' || s[1] != 'x' || (n - 2) % 2 != 0 || !rpc_is_hex_digits(s + 2, n - 2))
+    if (n < 2 || s[0] != '0' || s[1] != 'x' || (n - 2) % 2 != 0 || !hex_is_digits(s + 2, n - 2))
         return;
     if (n > RPC_ERROR_DATA_HEX_MAX) {
         n = RPC_ERROR_DATA_HEX_MAX; /* even: 2 + an even number of digits */
@@ -669,18 +641,13 @@ enum rpc_result rpc_parse_quantity_u64(uint64_t *out, const json_t *value, struc
     ASSERT(out != NULL);
     const char *s = json_string_value(value);
     size_t n = s != NULL ? json_string_length(value) : 0;
-    if (s == NULL || n < 3 || n > 18 || s[0] != '0' || s[1] != 'x' ||
-        !rpc_is_hex_digits(s + 2, n - 2))
+    if (s == NULL || n < 3 || n > 18 || s[0] != '0' || s[1] != 'x' || !hex_is_digits(s + 2, n - 2))
         return err_set(e, RPC_ERR_BAD_RESPONSE,
                        "invalid quantity '%.24s': want 0x and 1..16 hex digits",
                        s != NULL ? s : "(not a string)");
     uint64_t v = 0;
-    for (size_t i = 2; i < n; i++) {
-        char ch = s[i];
-        unsigned d = ch <= '9' ? (unsigned)(ch - '0')
-                               : (unsigned)((ch | 0x20) - 'a' + 10); /* digits validated above */
-        v = (v << 4) | d;
-    }
+    for (size_t i = 2; i < n; i++)
+        v = (v << 4) | (uint64_t)hex_digit_value(s[i]); /* digits validated above */
     *out = v;
     return RPC_OK;
 }
@@ -781,8 +748,7 @@ static enum rpc_result rpc_check_block_tag(const char *tag, struct err *e)
             if (strcmp(tag, tags[i]) == 0)
                 return RPC_OK;
         size_t n = strnlen(tag, 19);
-        if (n >= 3 && n <= 18 && tag[0] == '0' && tag[1] == 'x' &&
-            rpc_is_hex_digits(tag + 2, n - 2))
+        if (n >= 3 && n <= 18 && tag[0] == '0' && tag[1] == 'x' && hex_is_digits(tag + 2, n - 2))
             return RPC_OK;
     }
     return err_set(e, RPC_ERR_BAD_INPUT, "invalid block tag '%.20s'", tag != NULL ? tag : "");
@@ -859,7 +825,7 @@ enum rpc_result rpc_send_raw_transaction(struct rpc_client *c, uint8_t tx_hash_o
         return err_set(e, RPC_ERR_BAD_INPUT, "raw transaction larger than %zu bytes",
                        RPC_RAW_TX_BYTES_MAX);
     if (n < 4 || raw_tx_hex[0] != '0' || raw_tx_hex[1] != 'x' || n % 2 != 0 ||
-        !rpc_is_hex_digits(raw_tx_hex + 2, n - 2))
+        !hex_is_digits(raw_tx_hex + 2, n - 2))
         return err_set(e, RPC_ERR_BAD_INPUT, "raw transaction is not 0x-prefixed even-length hex");
     json_t *result = NULL;
     enum rpc_result r =
@@ -900,17 +866,17 @@ enum rpc_result rpc_wait_receipt(struct rpc_client *c, struct rpc_receipt *out,
     if (timeout_ms > RPC_WAIT_TIMEOUT_MS_MAX || poll_ms < 1 || poll_ms > timeout_ms)
         return err_set(e, RPC_ERR_BAD_INPUT, "wait receipt: want 1 <= poll_ms <= timeout_ms <= %u",
                        RPC_WAIT_TIMEOUT_MS_MAX);
-    uint64_t deadline = rpc_now_ms() + timeout_ms;
+    uint64_t deadline = clock_now_ms() + timeout_ms;
     uint64_t polls_max = (uint64_t)timeout_ms / poll_ms + 2;
     for (uint64_t i = 0; i < polls_max; i++) {
         enum rpc_result r = rpc_get_transaction_receipt(c, out, tx_hash, e);
         if (r != RPC_ERR_NO_RECEIPT)
             return r;
-        uint64_t now = rpc_now_ms();
+        uint64_t now = clock_now_ms();
         if (now >= deadline)
             break;
         uint64_t left = deadline - now;
-        rpc_sleep_ms(left < poll_ms ? (uint32_t)left : poll_ms);
+        clock_sleep_ms(left < poll_ms ? (uint32_t)left : poll_ms);
     }
     return err_set(e, RPC_ERR_RECEIPT_TIMEOUT, "no receipt after %u ms", timeout_ms);
 }
@@ -921,7 +887,7 @@ static enum rpc_result rpc_decode_result_bytes(uint8_t *out, size_t out_cap, siz
     const char *s = json_string_value(result);
     size_t n = s != NULL ? json_string_length(result) : 0;
     if (s == NULL || n < 2 || s[0] != '0' || s[1] != 'x' || (n - 2) % 2 != 0 ||
-        !rpc_is_hex_digits(s + 2, n - 2))
+        !hex_is_digits(s + 2, n - 2))
         return err_set(e, RPC_ERR_BAD_RESPONSE, "rpc eth_call: result is not 0x-prefixed hex");
     if ((n - 2) / 2 > out_cap)
         return err_set(e, RPC_ERR_TOO_LARGE, "rpc eth_call: result of %zu bytes exceeds %zu",

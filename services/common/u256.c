@@ -404,7 +404,6 @@ enum u256_result u256_from_hex(struct u256 *out, const char *text, size_t text_l
 
 void u256_to_hex(char out[U256_HEX_SIZE], const struct u256 *a)
 {
-    static const char digits[] = "0123456789abcdef";
     size_t o = 0;
     out[o++] = '0';
     out[o++] = 'x';
@@ -413,7 +412,7 @@ void u256_to_hex(char out[U256_HEX_SIZE], const struct u256 *a)
         unsigned nibble = (unsigned)(a->limb[i / 16] >> (4 * (i % 16))) & 0x0fu;
         started |= nibble != 0 || i == 0;
         if (started)
-            out[o++] = digits[nibble];
+            out[o++] = hex_digit_char(nibble);
     }
     out[o] = '\0';
 }

@@ -18,15 +18,15 @@ static bool deploy_check_role(struct rpc_client *c, const struct address *vault,
                               const struct address *operator_addr, struct err *e);
 static bool deploy_load_key(struct sig_private_key *key, const char *path, struct err *e);
 static bool deploy_vault(struct address *vault_out, struct txsend_outcome *outcome,
-                         struct rpc_client *rpc, uint64_t chain_id,
+                         struct rpc_client *rpc, uint64_t chain_id, uint64_t max_fee_per_gas_wei,
                          const struct sig_private_key *key, const struct address *operator_addr,
                          const struct artifact *art, struct err *e);
 static void deploy_report(const struct rightsctl *ctl, const struct address *vault,
                           const struct address *operator_addr,
                           const struct txsend_outcome *outcome);
 
-static const char *const deploy_config_names[] = {"ETH_RPC_URL", "CHAIN_ID", "OPERATOR_KEY_FILE",
-                                                  "LOG_LEVEL", NULL};
+static const char *const deploy_config_names[] = {
+    "ETH_RPC_URL", "CHAIN_ID", "OPERATOR_KEY_FILE", "LOG_LEVEL", "MAX_FEE_PER_GAS_WEI", NULL};
 
 /* hasRole(OPERATOR_ROLE, operator) through eth_call. */
 static bool deploy_check_role(struct rpc_client *c, const struct address *vault,
@@ -62,7 +62,7 @@ static bool deploy_load_key(struct sig_private_key *key, const char *path, struc
 /* Sends the creation transaction bytecode || abi.encode(admin, operator),
  * both the operator, and returns the new contract's address. */
 static bool deploy_vault(struct address *vault_out, struct txsend_outcome *outcome,
-                         struct rpc_client *rpc, uint64_t chain_id,
+                         struct rpc_client *rpc, uint64_t chain_id, uint64_t max_fee_per_gas_wei,
                          const struct sig_private_key *key, const struct address *operator_addr,
                          const struct artifact *art, struct err *e)
 {
@@ -72,7 +72,10 @@ static bool deploy_vault(struct address *vault_out, struct txsend_outcome *outco
     bool ok = buf_append(&code, art->bytecode, art->bytecode_len) == BUF_OK &&
               abi_encode(&code, ctor, 2, e) == ABI_OK;
     if (ok) {
-        struct txsend_request req = {.has_to = false, .data = code.data, .data_len = code.len};
+        struct txsend_request req = {.has_to = false,
+                                     .data = code.data,
+                                     .data_len = code.len,
+                                     .max_fee_per_gas_cap_wei = max_fee_per_gas_wei};
         ok = txsend_send(outcome, rpc, chain_id, key, &req, e) == TXSEND_OK &&
              outcome->receipt.has_contract_address;
     }
@@ -133,7 +136,7 @@ int cmd_deploy(struct rightsctl *ctl, int argc, char **argv)
                 (unsigned long long)chain_id, (unsigned long long)ctl->cfg.chain_id);
         goto out;
     }
-    if (!deploy_vault(&vault, &outcome, &rpc, chain_id, &key, &operator_addr, &art, &e))
+    if (!deploy_vault(&vault, &outcome, &rpc, chain_id, ctl->cfg.max_fee_per_gas_wei, &key, &operator_addr, &art, &e))
         goto out;
     if (!deploy_check_role(&rpc, &vault, &operator_addr, &e)) {
         if (e.msg[0] == '\0')

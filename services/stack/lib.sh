@@ -15,13 +15,22 @@ stack_log() { printf 'ts=%s level=info svc=stack msg="%s"\n' "$(date -u +%FT%TZ)
 stack_die() { printf 'ts=%s level=error svc=stack msg="%s"\n' "$(date -u +%FT%TZ)" "$*" >&2; exit 1; }
 
 # stack_port_free PORT: true when nothing listens on 127.0.0.1:PORT.
-stack_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# stack_port_free PORT: nothing listens on PORT and no socket in any state
+# (a client's ephemeral end, TIME_WAIT) holds it, so a server can bind it.
+stack_port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null || return 1
+    local hex
+    hex=$(printf ':%04X ' "$1")
+    ! grep -qs -- "^ *[0-9]*: [0-9A-F]*$hex" /proc/net/tcp /proc/net/tcp6
+}
 
-# stack_free_port: prints a currently free TCP port in 20000..59999.
+# stack_free_port: prints a currently free TCP port in 20000..32767, below
+# Linux's default ephemeral range (32768..60999), so that an outgoing
+# connection cannot take it between this check and the server's bind.
 stack_free_port() {
     local p i
     for ((i = 0; i < 200; i++)); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        p=$((20000 + RANDOM % 12768))
         stack_port_free "$p" && { echo "$p"; return 0; }
     done
     return 1

@@ -11,8 +11,10 @@
  * entry: 1-4 stacked bit flips, byte sets/inserts/deletes, truncations,
  * splices with another entry, boundary bytes (RLP's 0x80/0xb7/0xb8/0xf7/0xf8/
  * 0xff...), tokens ("0x", 78/79-digit numbers, JSON pieces) and 32-byte ABI
- * words. The PRNG is splitmix64 (harness_rand) seeded with FUZZ_SEED, default
- * DRIVER_SEED_DEFAULT so that runs are reproducible; the seed is printed.
+ * words. The PRNG is splitmix64 (harness_rand) seeded with FUZZ_SEED, else
+ * TEST_SEED (tests/run.sh pins one per run, so each run tries new mutants),
+ * else DRIVER_SEED_DEFAULT; the seed and where it came from are printed, and
+ * FUZZ_SEED=<seed> replays the same mutants.
  *
  * Every input is copied into a buffer of exactly its size, so ASan catches a
  * read one byte past the end. A broken property aborts the process: before it
@@ -22,7 +24,6 @@
  * test and the last line is "N passed, N failed".
  */
 #include <dirent.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -93,7 +94,6 @@ static void driver_write_u64(uint64_t v);
 static void driver_report(void);
 static void driver_on_abort(int sig);
 static void driver_install_reporters(void);
-static bool driver_env_u64(uint64_t *out, const char *name, uint64_t max);
 static bool driver_load_file(struct driver_corpus *c, const char *path);
 static int driver_cmp_names(const void *a, const void *b);
 static bool driver_load_dir(struct driver_corpus *c, const char *dir);
@@ -184,23 +184,6 @@ const char *__ubsan_default_options(void)
 }
 
 /* ---- corpus ------------------------------------------------------------------------ */
-
-static bool driver_env_u64(uint64_t *out, const char *name, uint64_t max)
-{
-    const char *s = getenv(name);
-    if (s == NULL || s[0] == '\0')
-        return false;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max) {
-        fprintf(stdout, "# ignoring %s='%.40s': want a decimal number up to %llu\n", name, s,
-                (unsigned long long)max);
-        return false;
-    }
-    *out = (uint64_t)v;
-    return true;
-}
 
 static bool driver_load_file(struct driver_corpus *c, const char *path)
 {
@@ -486,13 +469,18 @@ int main(int argc, char **argv)
     driver_install_reporters();
     bool replay = argc > 1;
     driver_seed = DRIVER_SEED_DEFAULT;
-    driver_env_u64(&driver_seed, "FUZZ_SEED", UINT64_MAX);
+    const char *seed_from = "default";
+    if (harness_env_u64(&driver_seed, "FUZZ_SEED", UINT64_MAX))
+        seed_from = "FUZZ_SEED";
+    else if (harness_env_u64(&driver_seed, "TEST_SEED", UINT64_MAX))
+        seed_from = "TEST_SEED";
     driver_iterations = replay ? 0 : DRIVER_ITERATIONS_DEFAULT;
-    driver_env_u64(&driver_iterations, "FUZZ_ITERATIONS", DRIVER_ITERATIONS_MAX);
+    harness_env_u64(&driver_iterations, "FUZZ_ITERATIONS", DRIVER_ITERATIONS_MAX);
     driver_now.seed = driver_seed;
-    fprintf(stdout, "# fuzz target '%s': seed=%llu iterations=%llu (replay with FUZZ_SEED=%llu)\n",
-            FUZZ_NAME, (unsigned long long)driver_seed, (unsigned long long)driver_iterations,
-            (unsigned long long)driver_seed);
+    fprintf(stdout,
+            "# fuzz target '%s': seed=%llu (%s) iterations=%llu (replay with FUZZ_SEED=%llu)\n",
+            FUZZ_NAME, (unsigned long long)driver_seed, seed_from,
+            (unsigned long long)driver_iterations, (unsigned long long)driver_seed);
     fflush(stdout);
     if (replay) {
         for (int i = 1; i < argc; i++)

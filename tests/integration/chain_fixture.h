@@ -152,7 +152,8 @@ static inline enum txsend_result chain_send(struct txsend_outcome *out, struct c
                                  .value_wei = value_wei ? *value_wei : u256_zero(),
                                  .data = data,
                                  .data_len = data_len,
-                                 .gas_limit = gas_limit};
+                                 .gas_limit = gas_limit,
+                                 .max_fee_per_gas_cap_wei = CONFIG_MAX_FEE_PER_GAS_WEI_DEFAULT};
     if (to != NULL)
         req.to = *to;
     return txsend_send(out, &ch->rpc, ch->chain_id, &ch->key[from], &req, e);

@@ -1,15 +1,59 @@
 /* test_pg.c - pg helpers against a real PostgreSQL.
  *
  * Environment: DATABASE_URL (required, provided by the runner; the test fails
- * without it). Every test works in a fresh schema test_pg_<pid>_<n>, dropped
- * at the end. */
+ * without it; a TCP URL, so that the keepalives can be checked). Every test
+ * works in a fresh schema test_pg_<pid>_<n>, dropped at the end. */
 #include "harness.h"
 #include "pg.h"
 #include "pg_fixture.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A conninfo that asks for no bounds at all; pg_connect must keep them. */
+#define TEST_PG_UNBOUNDED_QUERY                                                                    \
+    "keepalives=0&keepalives_idle=7200&keepalives_interval=75&keepalives_count=9&"                 \
+    "tcp_user_timeout=0&connect_timeout=0&options=-c%20statement_timeout%3D0"
+#define TEST_PG_STUCK_TIMEOUT_MS 300
+#define TEST_PG_STUCK_BOUND_MS 5000 /* a stuck statement must end well before this */
+
+static uint64_t test_now_ms(void);
+static const char *test_conninfo_value(PGconn *conn, const char *keyword);
+static long test_sockopt(int fd, int level, int name);
+
+static uint64_t test_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The value libpq uses for `keyword` on this connection, "" if unset. Copied
+ * into a static buffer that the next call overwrites. */
+static const char *test_conninfo_value(PGconn *conn, const char *keyword)
+{
+    static char out[64];
+    PQconninfoOption *opts = PQconninfo(conn);
+    snprintf(out, sizeof out, "(no %s)", keyword);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, keyword) == 0)
+            snprintf(out, sizeof out, "%s", o->val != NULL ? o->val : "");
+    PQconninfoFree(opts);
+    return out;
+}
+
+/* An int socket option as the kernel reports it, -1 when it cannot. */
+static long test_sockopt(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+}
 
 static void test_classify_sqlstate(void)
 {
@@ -309,6 +353,138 @@ static void test_connection_lost(void)
     pg_release(&b);
 }
 
+/* Every connection carries its bounds, on the client's socket, in libpq and
+ * on the server, even when conninfo asks for none of them. */
+static void test_session_bounds(void)
+{
+    static char unbounded[PG_CONNINFO_BYTES_MAX + 1];
+    int n = snprintf(unbounded, sizeof unbounded, "%s%s%s", pg_fixture_db_url,
+                     strchr(pg_fixture_db_url, '?') != NULL ? "&" : "?", TEST_PG_UNBOUNDED_QUERY);
+    CHECK(n > 0 && (size_t)n < sizeof unbounded);
+    CHECK_MSG(strncmp(pg_fixture_db_url, "postgresql://", 13) == 0, "DATABASE_URL is not a URL");
+    const char *const infos[2] = {pg_fixture_db_url, unbounded};
+    for (int i = 0; i < 2; i++) {
+        struct pg_session pc;
+        struct err e = {0};
+        CHECK_INT(pg_connect(&pc, infos[i], 4, &e), PG_OK);
+        if (pc.conn == NULL)
+            return;
+        CHECK_STR(pg_fixture_query_value(&pc, "SHOW statement_timeout"), "30s");
+        CHECK_STR(test_conninfo_value(pc.conn, "connect_timeout"), "4");
+        CHECK_STR(test_conninfo_value(pc.conn, "keepalives"), "1");
+        CHECK_STR(test_conninfo_value(pc.conn, "keepalives_idle"), "30");
+        CHECK_STR(test_conninfo_value(pc.conn, "keepalives_interval"), "10");
+        CHECK_STR(test_conninfo_value(pc.conn, "keepalives_count"), "3");
+        CHECK_STR(test_conninfo_value(pc.conn, "tcp_user_timeout"), "60000");
+        /* What the kernel really does with the client's socket (TCP only). */
+        int fd = PQsocket(pc.conn);
+        struct sockaddr_storage ss;
+        socklen_t ss_len = sizeof ss;
+        CHECK(getsockname(fd, (struct sockaddr *)&ss, &ss_len) == 0);
+        CHECK_MSG(ss.ss_family == AF_INET || ss.ss_family == AF_INET6,
+                  "DATABASE_URL must reach the server over TCP");
+        CHECK_INT(test_sockopt(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+        CHECK_INT(test_sockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE), PG_KEEPALIVES_IDLE_S);
+        CHECK_INT(test_sockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL), PG_KEEPALIVES_INTERVAL_S);
+        CHECK_INT(test_sockopt(fd, IPPROTO_TCP, TCP_KEEPCNT), PG_KEEPALIVES_COUNT);
+        CHECK_INT(test_sockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), PG_TCP_USER_TIMEOUT_MS);
+        /* The server's end of the same connection. */
+        CHECK_STR(pg_fixture_query_value(&pc, "SHOW tcp_keepalives_idle"), "30");
+        CHECK_STR(pg_fixture_query_value(&pc, "SHOW tcp_keepalives_interval"), "10");
+        CHECK_STR(pg_fixture_query_value(&pc, "SHOW tcp_keepalives_count"), "3");
+        CHECK_STR(pg_fixture_query_value(&pc, "SHOW tcp_user_timeout"), "60000");
+        pg_release(&pc);
+    }
+}
+
+static void test_statement_timeout_limits(void)
+{
+    struct pg_session pc;
+    struct err e = {0};
+    CHECK_INT(pg_connect(&pc, pg_fixture_db_url, 5, &e), PG_OK);
+    if (pc.conn == NULL)
+        return;
+    CHECK_INT(pg_set_statement_timeout(&pc, 0, &e), PG_ERR_BAD_INPUT);
+    CHECK_STR(e.msg, "statement timeout 0 ms outside 1..3600000");
+    CHECK_INT(pg_set_statement_timeout(&pc, PG_STATEMENT_TIMEOUT_MS_MAX + 1, &e), PG_ERR_BAD_INPUT);
+    CHECK_STR(pg_fixture_query_value(&pc, "SHOW statement_timeout"), "30s");
+    CHECK_INT(pg_set_statement_timeout(&pc, PG_STATEMENT_TIMEOUT_MS_MAX, &e), PG_OK);
+    CHECK_STR(pg_fixture_query_value(&pc, "SHOW statement_timeout"), "1h");
+    CHECK_INT(pg_set_statement_timeout(&pc, 1, &e), PG_OK);
+    CHECK_STR(pg_fixture_query_value(&pc, "SHOW statement_timeout"), "1ms");
+    pg_release(&pc);
+}
+
+/* A statement that would run for 30 s is cancelled at the timeout with a
+ * clear error; the session, and a transaction's rollback, still work. */
+static void test_statement_timeout_stuck_query(void)
+{
+    struct pg_session pc;
+    struct err e = {0};
+    CHECK_INT(pg_connect(&pc, pg_fixture_db_url, 5, &e), PG_OK);
+    if (pc.conn == NULL)
+        return;
+    CHECK_INT(pg_set_statement_timeout(&pc, TEST_PG_STUCK_TIMEOUT_MS, &e), PG_OK);
+    CHECK_STR(pg_fixture_query_value(&pc, "SHOW statement_timeout"), "300ms");
+    uint64_t t0 = test_now_ms();
+    CHECK_INT(pg_exec(&pc, NULL, "SELECT pg_sleep(30)", NULL, 0, &e), PG_ERR_QUERY);
+    uint64_t took_ms = test_now_ms() - t0;
+    CHECK_MSG(took_ms >= TEST_PG_STUCK_TIMEOUT_MS && took_ms < TEST_PG_STUCK_BOUND_MS,
+              "pg_sleep(30) ended after %llu ms", (unsigned long long)took_ms);
+    CHECK_INT(e.code, PG_ERR_QUERY);
+    CHECK_STR(pc.sqlstate, "57014");
+    CHECK_STR(e.msg, "query failed: canceling statement due to statement timeout (sqlstate 57014)");
+    CHECK_INT(PQstatus(pc.conn), CONNECTION_OK);
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT 40 + 2"), "42");
+    /* Inside a transaction: the timeout aborts it, COMMIT says so, and the
+     * session goes on. */
+    CHECK_INT(pg_begin(&pc, PG_READ_COMMITTED, &e), PG_OK);
+    t0 = test_now_ms();
+    CHECK_INT(pg_exec(&pc, NULL, "SELECT pg_sleep(30)", NULL, 0, &e), PG_ERR_QUERY);
+    CHECK(test_now_ms() - t0 < TEST_PG_STUCK_BOUND_MS);
+    CHECK_STR(pc.sqlstate, "57014");
+    CHECK_INT(pg_commit(&pc, &e), PG_ERR_QUERY);
+    CHECK_STR(pg_fixture_query_value(&pc, "SELECT 40 + 2"), "42");
+    CHECK_STR(pg_fixture_query_value(&pc, "SHOW statement_timeout"), "300ms");
+    pg_release(&pc);
+}
+
+/* A statement waiting for a row lock that another session holds is
+ * cancelled at the timeout; once the lock is gone, the same update works. */
+static void test_statement_timeout_lock_wait(void)
+{
+    struct pg_session holder, waiter;
+    char schema[64];
+    if (!pg_fixture_fresh_schema(&holder, schema, sizeof schema) ||
+        !pg_fixture_join_schema(&waiter, schema)) {
+        CHECK(!"fresh schema");
+        return;
+    }
+    struct err e = {0};
+    CHECK_INT(pg_exec(&holder, NULL, "CREATE TABLE acct (id int PRIMARY KEY, v int NOT NULL)", NULL,
+                      0, &e),
+              PG_OK);
+    CHECK_INT(pg_exec(&holder, NULL, "INSERT INTO acct VALUES (1, 0)", NULL, 0, &e), PG_OK);
+    CHECK_INT(pg_begin(&holder, PG_READ_COMMITTED, &e), PG_OK);
+    CHECK_INT(pg_exec(&holder, NULL, "UPDATE acct SET v = 1 WHERE id = 1", NULL, 0, &e), PG_OK);
+    CHECK_INT(pg_set_statement_timeout(&waiter, TEST_PG_STUCK_TIMEOUT_MS, &e), PG_OK);
+    uint64_t t0 = test_now_ms();
+    CHECK_INT(pg_exec(&waiter, NULL, "UPDATE acct SET v = 2 WHERE id = 1", NULL, 0, &e),
+              PG_ERR_QUERY);
+    uint64_t took_ms = test_now_ms() - t0;
+    CHECK_MSG(took_ms >= TEST_PG_STUCK_TIMEOUT_MS && took_ms < TEST_PG_STUCK_BOUND_MS,
+              "blocked update ended after %llu ms", (unsigned long long)took_ms);
+    CHECK_STR(waiter.sqlstate, "57014");
+    CHECK_STR(e.msg, "query failed: canceling statement due to statement timeout (sqlstate 57014)");
+    /* Still usable, and it changed nothing. */
+    CHECK_STR(pg_fixture_query_value(&waiter, "SELECT v FROM acct WHERE id = 1"), "0");
+    CHECK_INT(pg_commit(&holder, &e), PG_OK);
+    CHECK_INT(pg_exec(&waiter, NULL, "UPDATE acct SET v = 2 WHERE id = 1", NULL, 0, &e), PG_OK);
+    CHECK_STR(pg_fixture_query_value(&holder, "SELECT v FROM acct WHERE id = 1"), "2");
+    pg_release(&waiter);
+    pg_fixture_drop_schema(&holder, schema);
+}
+
 int main(void)
 {
     if (!pg_fixture_init("test_pg"))
@@ -320,5 +496,9 @@ int main(void)
     RUN(test_transactions);
     RUN(test_serialization_retry);
     RUN(test_connection_lost);
+    RUN(test_session_bounds);
+    RUN(test_statement_timeout_limits);
+    RUN(test_statement_timeout_stuck_query);
+    RUN(test_statement_timeout_lock_wait);
     return harness_finish();
 }

@@ -5,7 +5,7 @@
 # configuration / key-file error paths with their exit codes and messages.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-CTL=$PWD/build/bin/rightsctl
+CTL=$PWD/${BUILD_DIR:-build}/bin/rightsctl
 CAST=${TOOLS_BIN:-$PWD/.tools/node_modules/.bin}/cast
 : "${ETH_RPC_URL:?set by tests/run.sh}" "${DATABASE_URL:?set by tests/run.sh}"
 tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/rightsctl.XXXXXX")

@@ -56,6 +56,8 @@ static void test_app_defaults(void)
     CHECK_STR(cfg.gateway_listen, "127.0.0.1:8080");
     CHECK_STR(cfg.settlement_listen, "127.0.0.1:8081");
     CHECK_INT(cfg.log_level, LOG_INFO);
+    CHECK_INT(cfg.max_fee_per_gas_wei, 500000000000ULL); /* 500 gwei */
+    CHECK_INT(cfg.max_fee_per_gas_wei, CONFIG_MAX_FEE_PER_GAS_WEI_DEFAULT);
 }
 
 static void test_app_all_set(void)
@@ -72,6 +74,7 @@ static void test_app_all_set(void)
                    "GATEWAY_LISTEN=0.0.0.0:80",
                    "SETTLEMENT_LISTEN=[::1]:65535",
                    "LOG_LEVEL=debug",
+                   "MAX_FEE_PER_GAS_WEI=123000000001",
                    NULL};
     struct app_config cfg;
     struct config_errors errs;
@@ -92,6 +95,7 @@ static void test_app_all_set(void)
     CHECK_STR(cfg.gateway_listen, "0.0.0.0:80");
     CHECK_STR(cfg.settlement_listen, "[::1]:65535");
     CHECK_INT(cfg.log_level, LOG_DEBUG);
+    CHECK_INT(cfg.max_fee_per_gas_wei, 123000000001ULL);
 }
 
 static void test_app_missing_and_empty(void)
@@ -151,6 +155,17 @@ static void test_app_bounds(void)
          "invalid LOG_LEVEL 'verbose': want debug|info|warn|error"},
         {"VAULT_ADDRESS=0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266", CONFIG_OK, ""},
         {"VAULT_ADDRESS=0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", CONFIG_OK, ""},
+        {"VAULT_ADDRESS=0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266", CONFIG_ERR_BAD_CHECKSUM,
+         "invalid VAULT_ADDRESS '0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266': mixed-case address "
+         "fails the eip-55 checksum"},
+        {"MAX_FEE_PER_GAS_WEI=1", CONFIG_OK, ""},
+        {"MAX_FEE_PER_GAS_WEI=1000000000000000", CONFIG_OK, ""},
+        {"MAX_FEE_PER_GAS_WEI=0", CONFIG_ERR_OUT_OF_RANGE,
+         "invalid MAX_FEE_PER_GAS_WEI '0': below minimum 1"},
+        {"MAX_FEE_PER_GAS_WEI=1000000000000001", CONFIG_ERR_OUT_OF_RANGE,
+         "invalid MAX_FEE_PER_GAS_WEI '1000000000000001': above maximum 1000000000000000"},
+        {"MAX_FEE_PER_GAS_WEI=500gwei", CONFIG_ERR_NOT_NUMBER,
+         "invalid MAX_FEE_PER_GAS_WEI '500gwei': not a decimal integer"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *env[] = {"DATABASE_URL=x", (char *)cases[i].var, NULL};
@@ -515,6 +530,8 @@ static void test_key_file_ok(void)
 
 static void test_key_file_errors(void)
 {
+    static char big_hex[CONFIG_KEY_FILE_BYTES_MAX + 1]; /* the largest file: all digits */
+    memset(big_hex, 'a', CONFIG_KEY_FILE_BYTES_MAX);
     char path[320], msg[512];
     snprintf(path, sizeof path, "%s/bad.key", test_dir);
     uint8_t key[32], zero[32];
@@ -542,6 +559,11 @@ static void test_key_file_errors(void)
         {"ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff", 0600,
          CONFIG_ERR_KEY_LENGTH, "key file '%s' holds 31 bytes: want 32..32"},
         {"", 0600, CONFIG_ERR_KEY_LENGTH, "key file '%s' holds 0 bytes: want 32..32"},
+        {"0Xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff8000", 0600,
+         CONFIG_ERR_KEY_LENGTH, "key file '%s' holds 33 bytes: want 32..32"},
+        {"0x0x0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80", 0600,
+         CONFIG_ERR_KEY_FORMAT, "key file '%s': not hex"},
+        {big_hex, 0600, CONFIG_ERR_KEY_LENGTH, "key file '%s' holds 2048 bytes: want 32..32"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         test_write_file(path, cases[i].text, cases[i].mode);

@@ -22,6 +22,28 @@ static void check_msg(const struct err *e, const char *needle)
     CHECK_MSG(strstr(e->msg, needle) != NULL, "\"%s\" lacks \"%s\"", e->msg, needle);
 }
 
+/* The digit tables against the obvious model, over every byte value. */
+static void test_digit_tables(void)
+{
+    static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+    for (int c = 0; c < 256; c++) {
+        int want = -1;
+        for (int v = 0; v < 16; v++)
+            if (c == lower[v] || c == upper[v])
+                want = v;
+        char ch = (char)c;
+        CHECK_MSG(hex_digit_value(ch) == want, "byte %d", c);
+        CHECK_MSG(hex_is_digits(&ch, 1) == (want >= 0), "byte %d", c);
+    }
+    for (unsigned v = 0; v < 64; v++)
+        CHECK_MSG(hex_digit_char(v) == lower[v & 15], "value %u", v);
+    CHECK(hex_is_digits("", 0));
+    CHECK(hex_is_digits("09afAF", 6));
+    CHECK(!hex_is_digits("09afAFg", 7));
+    CHECK(!hex_is_digits("0x12", 4));
+    CHECK(hex_is_digits("12\0", 2)); /* only the given length counts */
+}
+
 static void test_encode(void)
 {
     const uint8_t data[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
@@ -217,6 +239,7 @@ static void test_random_round_trip(void)
 int main(void)
 {
     rng = harness_seed();
+    RUN(test_digit_tables);
     RUN(test_encode);
     RUN(test_encode_buffer_too_small);
     RUN(test_decode);

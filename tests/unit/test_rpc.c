@@ -1,19 +1,12 @@
 /* test_rpc.c - the JSON-RPC client: the pure parsers on fixture bodies (every
  * error path with its exact code) and the transport against an in-test HTTP
  * server on 127.0.0.1 (size cap, timeout, retries, no retry on remote errors). */
+#include "clock.h"
 #include "harness.h"
+#include "http_fixture.h"
 #include "rpc.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 /* ---- fixtures for the pure parsers ------------------------------------------------- */
 
@@ -370,7 +363,7 @@ static void test_parse_receipt(void)
     json_decref(j);
 }
 
-/* ---- an in-test HTTP server --------------------------------------------------------------- */
+/* ---- the in-test HTTP server (http_fixture.h) in the modes these tests need ---------------- */
 
 enum srv_mode {
     SRV_BODY = 0,         /* 200 with body_fmt (one %llu = request id, or verbatim) */
@@ -381,67 +374,17 @@ enum srv_mode {
     SRV_STATUS = 5        /* always `status` */
 };
 
+/* The mode fields and last_request are guarded by http.mu. */
 struct srv {
-    int fd;
-    uint16_t port;
-    pthread_t thread;
-    pthread_mutex_t mu;
+    struct http_fixture http;
     enum srv_mode mode;
     int fail_left;
     int status;
     char body_fmt[2048];
     char last_request[4096];
-    atomic_int requests;
-    atomic_bool stop;
 };
 
 static struct srv srv;
-
-static bool srv_read_request(int fd, char *body_out, size_t body_cap)
-{
-    char buf[8192];
-    size_t len = 0;
-    for (int i = 0; i < 1000 && len < sizeof buf - 1; i++) {
-        ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-        if (n <= 0)
-            return false;
-        len += (size_t)n;
-        buf[len] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        if (end == NULL)
-            continue;
-        char *cl = strcasestr(buf, "content-length:");
-        size_t want = cl != NULL ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
-        size_t have = len - (size_t)(end + 4 - buf);
-        if (have < want)
-            continue;
-        snprintf(body_out, body_cap, "%.*s", (int)want, end + 4);
-        return true;
-    }
-    return false;
-}
-
-static void srv_send_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-        if (n <= 0)
-            return;
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
-static void srv_reply(int fd, int status, const char *body)
-{
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n",
-                     status, strlen(body));
-    srv_send_all(fd, head, (size_t)n);
-    srv_send_all(fd, body, strlen(body));
-}
 
 static void srv_big(int fd, bool with_length)
 {
@@ -453,7 +396,7 @@ static void srv_big(int fd, bool with_length)
                            "Connection: close\r\n\r\n",
                            total)
                 : snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
-    srv_send_all(fd, head, (size_t)n);
+    http_fixture_send_all(fd, head, (size_t)n);
     static char chunk[16384];
     memset(chunk, ' ', sizeof chunk);
     for (size_t sent = 0; sent < total; sent += sizeof chunk) {
@@ -465,7 +408,7 @@ static void srv_big(int fd, bool with_length)
 
 static void srv_hang(int fd)
 {
-    for (int i = 0; i < 300 && !atomic_load(&srv.stop); i++) {
+    for (int i = 0; i < 300 && !atomic_load(&srv.http.stop); i++) {
         struct pollfd p = {fd, POLLIN, 0};
         if (poll(&p, 1, 100) > 0) {
             char b[256];
@@ -475,15 +418,10 @@ static void srv_hang(int fd)
     }
 }
 
-static void srv_handle(int fd)
+static void srv_handle(struct http_fixture *f, int fd, const char *body, size_t body_len)
 {
-    char body[4096];
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (!srv_read_request(fd, body, sizeof body))
-        return;
-    atomic_fetch_add(&srv.requests, 1);
-    pthread_mutex_lock(&srv.mu);
+    (void)body_len;
+    pthread_mutex_lock(&f->mu);
     snprintf(srv.last_request, sizeof srv.last_request, "%s", body);
     enum srv_mode mode = srv.mode;
     int status = srv.status;
@@ -497,79 +435,27 @@ static void srv_handle(int fd)
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
     snprintf(reply, sizeof reply, srv.body_fmt, id);
 #pragma GCC diagnostic pop
-    pthread_mutex_unlock(&srv.mu);
+    pthread_mutex_unlock(&f->mu);
     if (mode == SRV_BIG_CLOSE || mode == SRV_BIG_LENGTH)
         srv_big(fd, mode == SRV_BIG_LENGTH);
     else if (mode == SRV_HANG)
         srv_hang(fd);
     else if (fail)
-        srv_reply(fd, status, "{\"busy\":true}");
+        http_fixture_reply(fd, status, "{\"busy\":true}");
     else
-        srv_reply(fd, 200, reply);
-}
-
-static void *srv_main(void *arg)
-{
-    (void)arg;
-    while (!atomic_load(&srv.stop)) {
-        struct pollfd p = {srv.fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int c = accept(srv.fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        srv_handle(c);
-        close(c);
-    }
-    return NULL;
-}
-
-static void srv_start(void)
-{
-    srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    int one = 1;
-    setsockopt(srv.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(srv.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(srv.fd, 16) != 0)
-        abort();
-    socklen_t alen = sizeof a;
-    getsockname(srv.fd, (struct sockaddr *)&a, &alen);
-    srv.port = ntohs(a.sin_port);
-    pthread_mutex_init(&srv.mu, NULL);
-    atomic_store(&srv.stop, false);
-    if (pthread_create(&srv.thread, NULL, srv_main, NULL) != 0)
-        abort();
-}
-
-static void srv_stop(void)
-{
-    atomic_store(&srv.stop, true);
-    pthread_join(srv.thread, NULL);
-    close(srv.fd);
-    pthread_mutex_destroy(&srv.mu);
+        http_fixture_reply(fd, 200, reply);
 }
 
 static void srv_set(enum srv_mode mode, int status, int fail_left, const char *body_fmt)
 {
-    pthread_mutex_lock(&srv.mu);
+    pthread_mutex_lock(&srv.http.mu);
     srv.mode = mode;
     srv.status = status;
     srv.fail_left = fail_left;
     snprintf(srv.body_fmt, sizeof srv.body_fmt, "%s", body_fmt != NULL ? body_fmt : "");
     srv.last_request[0] = '\0';
-    pthread_mutex_unlock(&srv.mu);
-    atomic_store(&srv.requests, 0);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    pthread_mutex_unlock(&srv.http.mu);
+    atomic_store(&srv.http.requests, 0);
 }
 
 static void client_init(struct rpc_client *c, uint32_t retries, uint32_t total_timeout_ms)
@@ -583,7 +469,7 @@ static void client_init(struct rpc_client *c, uint32_t retries, uint32_t total_t
     opt.backoff_initial_ms = 5;
     opt.backoff_max_ms = 20;
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", (unsigned)srv.port);
+    http_fixture_url(url, sizeof url, &srv.http);
     struct err e = {0};
     if (rpc_client_init(c, url, &opt, &e) != RPC_OK) {
         fprintf(stdout, "# %s\n", e.msg);
@@ -603,7 +489,7 @@ static void test_transport_ok(void)
     CHECK_INT(rpc_chain_id(&c, &chain_id, &e), RPC_OK);
     CHECK_INT(chain_id, 31337);
     CHECK_INT(c.last_attempts, 1);
-    CHECK_INT(atomic_load(&srv.requests), 1);
+    CHECK_INT(atomic_load(&srv.http.requests), 1);
     /* The request is a well-formed JSON-RPC 2.0 call. */
     json_t *req = json_loads(srv.last_request, 0, NULL);
     CHECK(req != NULL);
@@ -631,7 +517,7 @@ static void test_transport_ok(void)
     json_decref(req);
     CHECK_INT(rpc_get_balance(&c, &bal, addr, "newest", &e), RPC_ERR_BAD_INPUT);
     CHECK_STR(e.msg, "invalid block tag 'newest'");
-    CHECK_INT(atomic_load(&srv.requests), 1);
+    CHECK_INT(atomic_load(&srv.http.requests), 1);
     rpc_client_release(&c);
 }
 
@@ -649,7 +535,7 @@ static void test_transport_too_large(void)
     srv_set(SRV_BIG_LENGTH, 200, 0, NULL);
     CHECK_INT(rpc_call(&c, "eth_getLogs", NULL, &res, &e), RPC_ERR_TOO_LARGE);
     CHECK_INT(c.last_attempts, 1);
-    CHECK_INT(atomic_load(&srv.requests), 1);
+    CHECK_INT(atomic_load(&srv.http.requests), 1);
     rpc_client_release(&c);
 }
 
@@ -660,18 +546,18 @@ static void test_transport_timeout(void)
     struct err e = {0};
     json_t *res = NULL;
     srv_set(SRV_HANG, 200, 0, NULL);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = clock_now_ms();
     CHECK_INT(rpc_call(&c, "eth_blockNumber", NULL, &res, &e), RPC_ERR_TIMEOUT);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = clock_now_ms() - t0;
     CHECK_INT(c.last_attempts, 2); /* a timeout is transient: retried once */
     /* lower bound: the timeout was honoured; the upper one only guards against a hang */
     CHECK_MSG(took >= 550 && took < 30000, "took %llu ms", (unsigned long long)took);
     CHECK(strncmp(e.msg, "rpc eth_blockNumber failed after 2 attempts: timed out", 54) == 0);
     rpc_client_release(&c);
     /* Let the server notice the closed connection before the next test. */
-    for (int i = 0; i < 50 && atomic_load(&srv.requests) < 2; i++)
+    for (int i = 0; i < 50 && atomic_load(&srv.http.requests) < 2; i++)
         usleep(10000);
-    CHECK_INT(atomic_load(&srv.requests), 2);
+    CHECK_INT(atomic_load(&srv.http.requests), 2);
 }
 
 static void test_transport_retry_then_ok(void)
@@ -684,7 +570,7 @@ static void test_transport_retry_then_ok(void)
     CHECK_INT(rpc_chain_id(&c, &v, &e), RPC_OK);
     CHECK_INT(v, 31337);
     CHECK_INT(c.last_attempts, 4);
-    CHECK_INT(atomic_load(&srv.requests), 4);
+    CHECK_INT(atomic_load(&srv.http.requests), 4);
     /* 429, 502 and 504 are transient too. */
     int statuses[] = {429, 502, 504};
     for (size_t i = 0; i < 3; i++) {
@@ -698,12 +584,12 @@ static void test_transport_retry_then_ok(void)
     CHECK_STR(e.msg, "rpc eth_chainId failed after 4 attempts: http status 503");
     CHECK_INT(c.last_attempts, 4);
     CHECK_INT(c.last_http_status, 503);
-    CHECK_INT(atomic_load(&srv.requests), 4);
+    CHECK_INT(atomic_load(&srv.http.requests), 4);
     /* 500 is not transient. */
     srv_set(SRV_STATUS, 500, 0, NULL);
     CHECK_INT(rpc_chain_id(&c, &v, &e), RPC_ERR_HTTP_STATUS);
     CHECK_INT(c.last_attempts, 1);
-    CHECK_INT(atomic_load(&srv.requests), 1);
+    CHECK_INT(atomic_load(&srv.http.requests), 1);
     rpc_client_release(&c);
 }
 
@@ -719,7 +605,7 @@ static void test_transport_remote_error_not_retried(void)
     CHECK_INT(rpc_send_raw_transaction(&c, hash, "0x02f8", &e), RPC_ERR_REMOTE);
     CHECK_STR(e.msg, "rpc eth_sendRawTransaction failed: remote error -32000: 'nonce too low'");
     CHECK_INT(c.last_attempts, 1);
-    CHECK_INT(atomic_load(&srv.requests), 1);
+    CHECK_INT(atomic_load(&srv.http.requests), 1);
     CHECK_INT(c.last_remote.code, -32000);
     CHECK_STR(c.last_remote.message, "nonce too low");
     /* Revert data surfaces through eth_call. */
@@ -750,7 +636,7 @@ static void test_transport_remote_error_not_retried(void)
     CHECK_INT(rpc_send_raw_transaction(&c, hash, "0x2f8", &e), RPC_ERR_BAD_INPUT);
     CHECK_INT(rpc_call(&c, "eth_chain Id", NULL, &res, &e), RPC_ERR_BAD_INPUT);
     CHECK_INT(rpc_call(&c, "eth_chainId", json_string("x"), &res, &e), RPC_ERR_BAD_INPUT);
-    CHECK_INT(atomic_load(&srv.requests), 0);
+    CHECK_INT(atomic_load(&srv.http.requests), 0);
     rpc_client_release(&c);
 }
 
@@ -818,7 +704,7 @@ static void test_transport_batch(void)
     }
     srv_set(SRV_BODY, 200, 0, body);
     CHECK_INT(rpc_batch(&c, items, RPC_BATCH_CALLS_MAX + 1, &e), RPC_ERR_BAD_INPUT);
-    CHECK_INT(atomic_load(&srv.requests), 0);
+    CHECK_INT(atomic_load(&srv.http.requests), 0);
     for (size_t i = 0; i < RPC_BATCH_CALLS_MAX + 1; i++)
         CHECK(items[i].params == NULL);
     batch_free(items, RPC_BATCH_CALLS_MAX + 1);
@@ -862,7 +748,7 @@ int main(void)
     RUN(test_parse_quantity);
     RUN(test_parse_batch);
     RUN(test_parse_receipt);
-    srv_start();
+    http_fixture_start(&srv.http, srv_handle, NULL);
     RUN(test_transport_ok);
     RUN(test_transport_too_large);
     RUN(test_transport_timeout);
@@ -871,6 +757,6 @@ int main(void)
     RUN(test_transport_connect_refused);
     RUN(test_transport_batch);
     RUN(test_client_init_limits);
-    srv_stop();
+    http_fixture_stop(&srv.http);
     return harness_finish();
 }

@@ -3,7 +3,11 @@
 # independent implementation) into tests/vectors/abi_cast.txt, which
 # tests/unit/test_abi.c reads.
 #
-# Usage (from anywhere): bash tests/vectors/gen_abi_cast.sh
+# Usage (from anywhere): bash tests/vectors/gen_abi_cast.sh [OUT]
+#   OUT defaults to tests/vectors/abi_cast.txt; "-" writes to stdout.
+#   tests/run.sh regenerates every vector file into a scratch directory
+#   and fails on any difference; it learns the file name from this line:
+# output: abi_cast.txt
 # Needs the pinned cast in .tools/node_modules/.bin (installed by `make setup`).
 # Runs offline: no RPC endpoint is used.
 #
@@ -15,10 +19,11 @@
 # The arguments of each named `encode`/`calldata` vector are written out
 # below and mirrored, value for value, in tests/unit/test_abi.c.
 set -euo pipefail
+OUT=${1:-$(dirname "$0")/abi_cast.txt} # "-" writes to stdout
+[[ $OUT == - ]] || OUT=$(realpath -m -- "$OUT")
 cd "$(dirname "$0")/../.."
 
 CAST=.tools/node_modules/.bin/cast
-OUT=tests/vectors/abi_cast.txt
 [ -x "$CAST" ] || { echo "gen_abi_cast.sh: $CAST not found; run make setup" >&2; exit 1; }
 
 # Values shared with test_abi.c.
@@ -96,6 +101,6 @@ for s in "Tipped(bytes32,address,uint256)" \
     echo "topic $s $("$CAST" sig-event "$s")" >>"$tmp"
 done
 
-mv "$tmp" "$OUT"
-trap - EXIT
-echo "wrote $OUT ($(grep -vc '^#' "$OUT") vectors)"
+n=$(grep -vc '^#' "$tmp")
+if [[ $OUT == - ]]; then cat "$tmp"; else chmod 644 "$tmp" && mv "$tmp" "$OUT"; fi
+echo "wrote $OUT ($n vectors)" >&2

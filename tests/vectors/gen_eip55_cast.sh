@@ -4,7 +4,11 @@
 # tests/vectors/eip55_cast.txt, which tests/unit/test_address.c checks our
 # address.c against.
 #
-# Usage (from anywhere): tests/vectors/gen_eip55_cast.sh
+# Usage (from anywhere): bash tests/vectors/gen_eip55_cast.sh [OUT]
+#   OUT defaults to tests/vectors/eip55_cast.txt; "-" writes to stdout.
+#   tests/run.sh regenerates every vector file into a scratch directory
+#   and fails on any difference; it learns the file name from this line:
+# output: eip55_cast.txt
 # Needs the pinned tools installed (make setup).
 #
 # Output format, one vector per line ('#' lines are comments):
@@ -12,9 +16,10 @@
 # Inputs are deterministic: a few fixed edge addresses, then the last 20 bytes
 # of keccak256("eip55-vector-N") for N = 0..63 (hashed by cast as well).
 set -euo pipefail
+OUT=${1:-$(dirname "$0")/eip55_cast.txt} # "-" writes to stdout
+[[ $OUT == - ]] || OUT=$(realpath -m -- "$OUT")
 cd "$(dirname "$0")/../.."
 CAST=.tools/node_modules/.bin/cast
-OUT=tests/vectors/eip55_cast.txt
 
 emit() { # lowercase address
     local sum
@@ -25,6 +30,9 @@ emit() { # lowercase address
     }
     printf '%s %s\n' "$1" "$sum"
 }
+
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 
 {
     echo "# eip-55 vectors recorded from: $("$CAST" --version | head -1)"
@@ -42,6 +50,7 @@ emit() { # lowercase address
         h=$("$CAST" keccak "eip55-vector-$n")
         emit "0x${h:26:40}"
     done
-} >"$OUT.tmp"
-mv "$OUT.tmp" "$OUT"
-echo "wrote $(grep -vc '^#' "$OUT") vectors to $OUT" >&2
+} >"$tmp"
+n=$(grep -vc '^#' "$tmp")
+if [[ $OUT == - ]]; then cat "$tmp"; else chmod 644 "$tmp" && mv "$tmp" "$OUT"; fi
+echo "wrote $OUT ($n vectors)" >&2

@@ -3,10 +3,15 @@
 // independent implementation @openzeppelin/merkle-tree (StandardMerkleTree.of,
 // default options, i.e. sorted leaves).
 //
-//   NODE_PATH=.tools/node_modules node tests/vectors/gen_merkle.js
+//   NODE_PATH=.tools/node_modules node tests/vectors/gen_merkle.js [OUT]
 //
-// writes tests/vectors/merkle_oz.json (deterministic: values come from a keccak
-// counter, so re-running gives the same bytes):
+// OUT defaults to tests/vectors/merkle_oz.json; "-" writes to stdout.
+// tests/run.sh regenerates every vector file into a scratch directory and
+// fails on any difference; it learns the file name from this line:
+// output: merkle_oz.json
+//
+// The output is deterministic (values come from a keccak counter, so
+// re-running gives the same bytes):
 //   {"generator", "trees":[{"name", "types", "root", "leaves":[
 //       {"value":[...], "hash":"0x..", "proof":["0x..", ...]}, ...]}]}
 // Leaves are listed in input order (the order given to StandardMerkleTree.of).
@@ -20,7 +25,7 @@ const { keccak256, toUtf8Bytes } = require('ethers');
 
 const SIZES = [1, 2, 3, 7, 1000];
 const MAX = (1n << 256n) - 1n;
-const OUT = path.join(__dirname, 'merkle_oz.json');
+const OUT = process.argv[2] || path.join(__dirname, 'merkle_oz.json'); // '-': stdout
 
 // Deterministic 32-byte pseudo-random words: keccak256("merkle-vectors/<tag>/<i>").
 function word(tag, i) {
@@ -85,8 +90,13 @@ function main() {
   }
   const pkg = require('@openzeppelin/merkle-tree/package.json');
   const doc = { generator: `@openzeppelin/merkle-tree ${pkg.version} StandardMerkleTree.of`, trees };
-  fs.writeFileSync(OUT, `${JSON.stringify(doc, null, 1)}\n`);
-  process.stdout.write(`wrote ${path.relative(process.cwd(), OUT)} (${trees.length} trees)\n`);
+  const text = `${JSON.stringify(doc, null, 1)}\n`;
+  if (OUT === '-') {
+    process.stdout.write(text);
+  } else {
+    fs.writeFileSync(OUT, text);
+  }
+  process.stderr.write(`wrote ${OUT} (${trees.length} trees)\n`);
 }
 
 main();

@@ -3,7 +3,11 @@
 # foundry's `cast` (an independent implementation: alloy + k256) into
 # tests/vectors/sig_cast.txt, which tests/unit/test_sig.c reads.
 #
-# Usage (from anywhere): bash tests/vectors/gen_sig_cast.sh
+# Usage (from anywhere): bash tests/vectors/gen_sig_cast.sh [OUT]
+#   OUT defaults to tests/vectors/sig_cast.txt; "-" writes to stdout.
+#   tests/run.sh regenerates every vector file into a scratch directory
+#   and fails on any difference; it learns the file name from this line:
+# output: sig_cast.txt
 # Needs the pinned cast in .tools/node_modules/.bin (installed by `make setup`).
 # Runs offline: no RPC endpoint is used.
 #
@@ -20,10 +24,11 @@
 # Messages are passed to `cast wallet sign` as 0x-hex of their exact bytes,
 # so the text "0xdeadbeef" is signed as ten ASCII characters, not 4 bytes.
 set -euo pipefail
+OUT=${1:-$(dirname "$0")/sig_cast.txt} # "-" writes to stdout
+[[ $OUT == - ]] || OUT=$(realpath -m -- "$OUT")
 cd "$(dirname "$0")/../.."
 
 CAST=.tools/node_modules/.bin/cast
-OUT=tests/vectors/sig_cast.txt
 [ -x "$CAST" ] || { echo "gen_sig_cast.sh: $CAST not found; run make setup" >&2; exit 1; }
 
 KEYS=(
@@ -91,6 +96,6 @@ for label in tx1 tx2 tx3 tx4; do
     i=$((i + 1))
 done
 
-mv "$tmp" "$OUT"
-trap - EXIT
-echo "wrote $OUT ($(grep -vc '^#' "$OUT") vectors)"
+n=$(grep -vc '^#' "$tmp")
+if [[ $OUT == - ]]; then cat "$tmp"; else chmod 644 "$tmp" && mv "$tmp" "$OUT"; fi
+echo "wrote $OUT ($n vectors)" >&2

@@ -3,7 +3,11 @@
 # foundry's `cast mktx` (an independent implementation: alloy) into
 # tests/vectors/tx_cast.txt, which tests/unit/test_tx.c reads.
 #
-# Usage (from anywhere): bash tests/vectors/gen_tx_cast.sh
+# Usage (from anywhere): bash tests/vectors/gen_tx_cast.sh [OUT]
+#   OUT defaults to tests/vectors/tx_cast.txt; "-" writes to stdout.
+#   tests/run.sh regenerates every vector file into a scratch directory
+#   and fails on any difference; it learns the file name from this line:
+# output: tx_cast.txt
 # Needs the pinned cast/anvil in .tools/node_modules/.bin (`make setup`).
 #
 # cast 1.7.1 builds the transaction offline when chain, nonce, gas limit and
@@ -20,12 +24,13 @@
 # `data` is the calldata (cast calldata) or init code; `raw` is cast mktx's
 # output; `hash` is cast keccak of raw (the transaction hash).
 set -euo pipefail
+OUT=${1:-$(dirname "$0")/tx_cast.txt} # "-" writes to stdout
+[[ $OUT == - ]] || OUT=$(realpath -m -- "$OUT")
 cd "$(dirname "$0")/../.."
 
 BIN=.tools/node_modules/.bin
 CAST=$BIN/cast
 ANVIL=$BIN/anvil
-OUT=tests/vectors/tx_cast.txt
 ANVIL_PORT=18545
 [ -x "$CAST" ] || { echo "gen_tx_cast.sh: $CAST not found; run make setup" >&2; exit 1; }
 
@@ -127,5 +132,6 @@ vec fees_large "$K1" 31337 128 30000000 1000000000000 999999999999 "$A0" 1 0x
 vec chain_1 "$K2" 1 0 21000 $((30 * GWEI)) $((2 * GWEI)) "$A0" 1 0x
 vec nonce_255_value_256 "$K4" 31337 255 21000 $((2 * GWEI)) $GWEI "$A1" 256 0x
 
-mv "$tmp" "$OUT"
-echo "wrote $OUT ($(grep -vc '^#' "$OUT") vectors)"
+n=$(grep -vc '^#' "$tmp")
+if [[ $OUT == - ]]; then cat "$tmp"; else chmod 644 "$tmp" && mv "$tmp" "$OUT"; fi
+echo "wrote $OUT ($n vectors)" >&2
