@@ -20,7 +20,15 @@ const ROOT = path.resolve(__dirname, '..');
 const TOOLS = path.join(ROOT, '.tools', 'node_modules');
 const SOLC_VERSION = '0.8.28';
 const OZ_VERSION = '5.4.0';
-const CONTRACTS = ['SettlementVault', 'RightsPass'];
+// [source unit, contract name, artifact path]. The test actors are hostile or
+// unusual counterparties used only by tests/integration.
+const TEST_ACTORS = 'contracts-abi/src/test/TestActors.sol';
+const CONTRACTS = [
+  ['contracts-abi/src/SettlementVault.sol', 'SettlementVault', 'contracts-abi/SettlementVault.json'],
+  ['contracts-abi/src/RightsPass.sol', 'RightsPass', 'contracts-abi/RightsPass.json'],
+  ...['PlainPayee', 'RevertingPayee', 'ReturnBombPayee', 'ReentrantPayee', 'StipendRoyaltyPayer',
+    'ForceSend'].map((n) => [TEST_ACTORS, n, `contracts-abi/test/${n}.json`]),
+];
 const SETTINGS = {
   evmVersion: 'cancun',
   metadata: { bytecodeHash: 'ipfs' },
@@ -82,8 +90,7 @@ function compileAll() {
   const solc = requireTool('solc');
   const version = checkVersions(solc);
   const sources = {};
-  for (const name of CONTRACTS) {
-    const unit = `contracts-abi/src/${name}.sol`;
+  for (const [unit] of CONTRACTS) {
     sources[unit] = { content: fs.readFileSync(path.join(ROOT, unit), 'utf8') };
   }
   const input = {
@@ -103,8 +110,7 @@ function compileAll() {
   if (errors.length > 0) die(`${errors.length} compiler error(s)`);
 
   const files = {};
-  for (const name of CONTRACTS) {
-    const unit = `contracts-abi/src/${name}.sol`;
+  for (const [unit, name, artifactPath] of CONTRACTS) {
     const c = output.contracts && output.contracts[unit] && output.contracts[unit][name];
     if (!c) die(`no output for contract '${name}' in '${unit}'`);
     const bytecode = c.evm.bytecode.object;
@@ -118,7 +124,7 @@ function compileAll() {
       deployedBytecode: `0x${deployed}`,
       compiler: { version, settings: sortKeys(SETTINGS) },
     };
-    files[`contracts-abi/${name}.json`] = `${JSON.stringify(artifact, null, 2)}\n`;
+    files[artifactPath] = `${JSON.stringify(artifact, null, 2)}\n`;
   }
   return files;
 }

@@ -1,4 +1,4 @@
--- 0001_init.sql - SIWE sign-in nonces (DESIGN.md: GET /v1/auth/nonce).
+-- 0001_init.sql - SIWE sign-in nonces (docs/architecture.md: GET /v1/auth/nonce).
 -- A nonce is issued once, expires after 10 minutes and is consumed by a single
 -- successful POST /v1/auth/siwe: consumption is
 --   UPDATE auth_nonces SET used_at = now()

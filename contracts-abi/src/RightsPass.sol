@@ -11,14 +11,22 @@ interface ISettlementVault {
 }
 
 /// @title RightsPass
-/// @notice One ERC-721 pass collection of one creator. Every wei it receives,
-/// sale price and royalties alike, is forwarded to the SettlementVault in the
-/// same transaction, attributed to `creatorKey` (= keccak256(bytes(creator_id))).
+/// @notice One ERC-721 pass collection of one creator. Every wei it receives is
+/// forwarded to the SettlementVault, attributed to `creatorKey`
+/// (= keccak256(bytes(creator_id))): a sale price in the same transaction (kind 1),
+/// and a royalty (kind 2) in the same transaction when the sender left enough gas.
 /// @dev Token ids run from 1 to maxSupply. ERC-2981 royalties name this contract as
-/// receiver, so royalties arrive through receive() and are forwarded as kind 2.
+/// receiver, so royalties arrive through receive(). Marketplaces that pay with
+/// `transfer`/`send` give only the 2300-gas stipend, too little to call the vault:
+/// then receive() keeps the royalty (emitting RoyaltyHeld) and flush(), callable by
+/// anyone, forwards everything held later. A royalty is never bounced or lost.
 contract RightsPass is ERC721, ERC2981, Ownable {
     uint8 internal constant KIND_PASS_SALE = 1;
     uint8 internal constant KIND_ROYALTY = 2;
+    /// @dev Gas receive() needs in hand to forward a royalty: the value-bearing call
+    /// (~12k with the cold access) plus the vault's deposit writing two cold zero
+    /// slots (~50k), with margin. Below it, the royalty is held for flush().
+    uint256 internal constant FORWARD_GAS_MIN = 100_000;
 
     uint256 private immutable _price;
     uint256 private immutable _maxSupply;
@@ -27,6 +35,8 @@ contract RightsPass is ERC721, ERC2981, Ownable {
     uint256 private _totalMinted;
 
     event PassPurchased(address indexed buyer, uint256 indexed tokenId, uint256 price);
+    /// @notice A royalty kept for a later flush() because too little gas came with it.
+    event RoyaltyHeld(address indexed from, uint256 amount);
 
     error ZeroAddress();
     error ZeroPrice();
@@ -71,9 +81,25 @@ contract RightsPass is ERC721, ERC2981, Ownable {
         return tokenId;
     }
 
-    /// @notice Royalties (ERC-2981 receiver is this contract) are forwarded to the vault.
+    /// @notice Royalties (ERC-2981 receiver is this contract): forwarded to the vault
+    /// as kind 2 with the sender as payer when enough gas came with them, otherwise
+    /// held for flush(). A zero-value transfer is accepted and ignored.
     receive() external payable {
+        if (msg.value == 0) return;
+        if (gasleft() < FORWARD_GAS_MIN) {
+            emit RoyaltyHeld(msg.sender, msg.value);
+            return;
+        }
         _vault.deposit{value: msg.value}(_creatorKey, KIND_ROYALTY, msg.sender);
+    }
+
+    /// @notice Forward everything this contract holds (held royalties, and any ETH
+    /// forced in) to the vault as one kind-2 deposit whose payer is this contract,
+    /// since held royalties can have several senders. Callable by anyone; returns
+    /// the amount forwarded, 0 (and no deposit) when nothing is held.
+    function flush() external returns (uint256 amount) {
+        amount = address(this).balance;
+        if (amount != 0) _vault.deposit{value: amount}(_creatorKey, KIND_ROYALTY, address(this));
     }
 
     function price() external view returns (uint256) {

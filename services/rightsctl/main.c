@@ -15,8 +15,13 @@ static const struct rightsctl_command commands[] = {
     {"migrate", cmd_migrate,
      "migrate [--dir DIR]          apply pending migrations (DATABASE_URL)"},
     {"deploy", cmd_deploy,
-     "deploy [--artifact FILE]     deploy the SettlementVault with our signer; prints its address\n"
-     "                               (ETH_RPC_URL, CHAIN_ID, OPERATOR_KEY_FILE)"},
+     "deploy --admin ADDR --guardian ADDR [--claim-delay S] [--claim-window S] [--artifact FILE]\n"
+     "                             deploy the SettlementVault with our signer (operator =\n"
+     "                             OPERATOR_KEY_FILE's address, never the admin or guardian);\n"
+     "                             claim delay = audit window, 0..2592000 s (default 0);\n"
+     "                             claim window 0 (never expires, default)..315360000 s;\n"
+     "                             prints its address (ETH_RPC_URL, CHAIN_ID, OPERATOR_KEY_FILE,\n"
+     "                             MAX_FEE_PER_GAS_WEI)"},
     {"keygen", cmd_keygen,
      "keygen --out FILE            new secp256k1 key (mode 0600); prints its address"},
 };

@@ -3,11 +3,14 @@
 #   PostgreSQL (private cluster under var/pg, socket in var/pg, TCP 127.0.0.1)
 #   anvil      (chain 31337 on 127.0.0.1:8545)
 #   migrations applied, SettlementVault deployed by our own C signer
-#   (rightsctl deploy), every effective setting written to var/stack.env.
+#   (rightsctl deploy: operator = anvil account 0, admin = guardian = anvil
+#   account 9, audit window CLAIM_DELAY_S = 60 s), every effective setting
+#   written to var/stack.env.
 # Stops everything on Ctrl-C / SIGTERM. Setting DATABASE_URL or ETH_RPC_URL
 # uses an existing server instead of starting one. STACK_VAR_DIR (default
 # var/), PG_PORT (54329) and ANVIL_PORT (8545) move the stack, which the
-# tests use to run a second stack beside the user's.
+# tests use to run a second stack beside the user's. CLAIM_DELAY_S (60) and
+# CLAIM_WINDOW_S (0: claims never expire) set the vault's immutable windows.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source services/stack/lib.sh
@@ -28,6 +31,10 @@ DEV_ADDRS=(
     0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 )
+# Account 9 is the vault's admin and guardian; the operator is never either.
+ADMIN_KEY=0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6
+ADMIN_ADDRESS=0xa0Ee7A142d267C1f36714E4a8F75612F20a79720
+GUARDIAN_ADDRESS=$ADMIN_ADDRESS
 
 cleanup() {
     trap '' INT TERM
@@ -60,9 +67,17 @@ if [[ ! -f "$AUTH_SECRET_FILE" ]]; then
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$AUTH_SECRET_FILE")
 fi
 
+GUARDIAN_KEY_FILE=$VAR/guardian.key # for `rightsctl audit --cancel --guardian-key`
+if [[ ! -f "$GUARDIAN_KEY_FILE" ]]; then
+    (umask 077 && echo "$ADMIN_KEY" >"$GUARDIAN_KEY_FILE")
+fi
+CLAIM_DELAY_S=${CLAIM_DELAY_S:-60}
+CLAIM_WINDOW_S=${CLAIM_WINDOW_S:-0}
+
 export DATABASE_URL ETH_RPC_URL CHAIN_ID OPERATOR_KEY_FILE
 "$RIGHTSCTL" migrate --dir migrations
-VAULT_ADDRESS=$("$RIGHTSCTL" deploy)
+VAULT_ADDRESS=$("$RIGHTSCTL" deploy --admin "$ADMIN_ADDRESS" --guardian "$GUARDIAN_ADDRESS" \
+    --claim-delay "$CLAIM_DELAY_S" --claim-window "$CLAIM_WINDOW_S")
 
 # stack.env holds the database password and dev keys: owner-only.
 rm -f "$VAR/stack.env"
@@ -82,6 +97,11 @@ GATEWAY_LISTEN='${GATEWAY_LISTEN:-127.0.0.1:8080}'
 SETTLEMENT_LISTEN='${SETTLEMENT_LISTEN:-127.0.0.1:8081}'
 MAX_FEE_PER_GAS_WEI='${MAX_FEE_PER_GAS_WEI:-500000000000}'
 OPERATOR_ADDRESS='${DEV_ADDRS[0]}'
+ADMIN_ADDRESS='$ADMIN_ADDRESS'
+GUARDIAN_ADDRESS='$GUARDIAN_ADDRESS'
+GUARDIAN_KEY_FILE='$GUARDIAN_KEY_FILE'
+CLAIM_DELAY_S='$CLAIM_DELAY_S'
+CLAIM_WINDOW_S='$CLAIM_WINDOW_S'
 DEV_ACCOUNT_1='${DEV_ADDRS[1]}'
 DEV_ACCOUNT_1_KEY='${DEV_KEYS[1]}'
 DEV_ACCOUNT_2='${DEV_ADDRS[2]}'
@@ -97,6 +117,9 @@ cat <<MSG
     chain (anvil)   $ETH_RPC_URL   chain id $CHAIN_ID
     SettlementVault $VAULT_ADDRESS
     operator        ${DEV_ADDRS[0]}  (key in $OPERATOR_KEY_FILE)
+    admin           $ADMIN_ADDRESS  (anvil account 9)
+    guardian        $GUARDIAN_ADDRESS  (key in $GUARDIAN_KEY_FILE)
+    audit window    ${CLAIM_DELAY_S}s before a settlement can be claimed; claim window ${CLAIM_WINDOW_S}s (0 = never expires)
     settings        $VAR/stack.env   (source it)
 
 MSG

@@ -28,7 +28,7 @@
  *   bench group=ID name=NAME unit=UNIT ours=BEST ref=BEST ratio=R
  *         ours_median=M ref_median=M ratio_median=R reps=N target=T|none
  *         target_text="..."
- * ratio is ours/ref with higher better. target comes from DESIGN.md
+ * ratio is ours/ref with higher better. target comes from docs/architecture.md
  * "Performance targets" where one applies.
  *
  * Not a test: nothing here judges time. The exit status is non-zero only when
@@ -115,7 +115,7 @@ struct bench_result {
     const char *name;
     const char *unit;
     double scale;  /* multiplies ops/s into `unit` */
-    double target; /* 0 when DESIGN.md has none */
+    double target; /* 0 when docs/architecture.md has none */
     const char *target_text;
 };
 
@@ -519,7 +519,7 @@ static void bench_recover(const struct bench_config *cfg)
            "ec_pubkey_serialize (no address)\" "
            "note=\"The same %d signatures (EIP-191 hashes of SIWE-shaped messages, %d keys) "
            "cycled on both sides, one thread. Each side also compares its result with the "
-           "expected one. DESIGN.md's target is for whole SIWE sign-ins; this measures their "
+           "expected one. The target in docs/architecture.md is for whole SIWE sign-ins; this measures their "
            "recover step.\"\n",
            BENCH_SIGS, BENCH_SIGS);
 

@@ -8,7 +8,7 @@
 # leaves the previous one in place.
 #
 # This is not a test: it judges no timing and fails only when a benchmark
-# cannot run or reports a wrong result. A ratio under its DESIGN.md target is
+# cannot run or reports a wrong result. A ratio under its target (docs/architecture.md) is
 # marked "below target" in the document and listed at the end of the output.
 #
 # Usage: bash tests/bench/run.sh [--quick]   (--quick: smoke run, smaller inputs)
@@ -138,7 +138,7 @@ END {
     print "  repetitions of about " info["rep_seconds"] " s each. File benchmark:",
           info["file_reps"]
     print "  runs each. Clock: CLOCK_MONOTONIC. MB/s means 10^6 bytes per second."
-    print "- Targets are the ones in DESIGN.md \"Performance targets\"; a row without one is"
+    print "- Targets are the ones in [architecture.md](architecture.md#performance-targets); a row without one is"
     print "  context. A ratio under its target is marked **BELOW TARGET**. Nothing here fails"
     print "  the build."
     print "- **Honesty note:** these numbers come from one run on a shared machine, with other"
@@ -158,7 +158,7 @@ END {
                    info["openssl_dgst_startup_ms"]
         print ""
         printf "| Benchmark | Unit | Ours | Reference | Ratio (best) | Ratio (median) |"
-        print " DESIGN.md target | Result |"
+        print " Target | Result |"
         print "|---|---|---:|---:|---:|---:|---|---|"
         for (i = 1; i <= nrows[g]; i++) print row[g, i]
     }

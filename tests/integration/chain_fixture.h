@@ -46,7 +46,7 @@
 #include "u256.h"
 
 #define CHAIN_ID_ANVIL 31337u
-#define CHAIN_DEV_KEYS 4
+#define CHAIN_DEV_KEYS 10
 #define CHAIN_VIEW_BYTES_MAX 1024
 #define CHAIN_LOG_TOPICS_MAX 4
 #define CHAIN_LOG_DATA_BYTES_MAX 1024
@@ -56,7 +56,7 @@
 struct chain {
     struct rpc_client rpc;
     uint64_t chain_id;
-    struct sig_private_key key[CHAIN_DEV_KEYS]; /* anvil accounts 0..3 */
+    struct sig_private_key key[CHAIN_DEV_KEYS]; /* anvil accounts 0..9 */
     struct address addr[CHAIN_DEV_KEYS];
 };
 
@@ -91,7 +91,7 @@ static inline bool chain_load_rpc_url(char url[CONFIG_URL_BYTES_MAX + 1], struct
 }
 
 /* Reads ETH_RPC_URL, connects, checks chain id 31337 and loads anvil dev
- * accounts 0..3 (checking each key against its well-known address).
+ * accounts 0..9 (checking each key against its well-known address).
  * Returns true or false with `e` saying what failed; on failure `ch` is
  * released. */
 static inline bool chain_open(struct chain *ch, struct err *e)
@@ -100,10 +100,19 @@ static inline bool chain_open(struct chain *ch, struct err *e)
         "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
         "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
         "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-        "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"};
+        "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+        "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+        "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+        "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+        "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+        "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+        "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"};
     static const char *const addr_hex[CHAIN_DEV_KEYS] = {
         "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x90F79bf6EB2c4f870365E785982E1f101E93b906"};
+        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
+        "0x976EA74026E726554dB657fA54763abd0C3a0aa9", "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955",
+        "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f", "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"};
     char url[CONFIG_URL_BYTES_MAX + 1];
     memset(ch, 0, sizeof *ch);
     if (!chain_load_rpc_url(url, e))
@@ -202,6 +211,38 @@ static inline bool chain_deploy(struct address *out, uint64_t *gas_used_out, str
     buf_release(&code);
     artifact_release(&art);
     return ok;
+}
+
+/* Like chain_deploy(), but hands back the send's result and outcome so that a
+ * constructor revert can be checked (TXSEND_ERR_ESTIMATE_REVERT with
+ * out->revert_data_hex). `value_wei` (NULL: none) goes to a payable
+ * constructor. On TXSEND_OK *addr_out is the new contract's address. An
+ * artifact or encoding failure is TXSEND_ERR_BAD_INPUT and a receipt without
+ * a contract address TXSEND_ERR_RPC, both with `e` set. The caller releases
+ * *out with txsend_outcome_release() whatever the result. */
+static inline enum txsend_result
+chain_deploy_send(struct txsend_outcome *out, struct address *addr_out, struct chain *ch,
+                  size_t from, const char *artifact_path, const struct u256 *value_wei,
+                  const struct abi_value *args, size_t args_count, struct err *e)
+{
+    struct artifact art = {0};
+    struct buf code;
+    memset(out, 0, sizeof *out);
+    buf_init(&code, TX_DATA_BYTES_MAX);
+    enum txsend_result r = TXSEND_ERR_BAD_INPUT;
+    if (artifact_load(&art, artifact_path, e) == ARTIFACT_OK &&
+        buf_append(&code, art.bytecode, art.bytecode_len) == BUF_OK &&
+        abi_encode(&code, args, args_count, e) == ABI_OK)
+        r = chain_send(out, ch, from, NULL, value_wei, code.data, code.len, 0, e);
+    if (r == TXSEND_OK && !out->receipt.has_contract_address) {
+        err_set(e, 1, "deploy of '%s': receipt has no contract address", artifact_path);
+        r = TXSEND_ERR_RPC;
+    }
+    if (r == TXSEND_OK)
+        memcpy(addr_out->bytes, out->receipt.contract_address, ADDRESS_BYTES);
+    buf_release(&code);
+    artifact_release(&art);
+    return r;
 }
 
 /* eth_call of `signature` with `args` on `to` at "latest"; decodes the return
@@ -307,7 +348,8 @@ static inline bool chain_log_find(struct chain_log *out, size_t *count_out,
     return true;
 }
 
-/* keccak256(bytes(text)): the on-chain key of a UUID string (DESIGN.md "Identifiers"). */
+/* keccak256(bytes(text)): the on-chain key of a UUID string (docs/architecture.md,
+ * "Identifiers and value formats"). */
 static inline void chain_key_of(uint8_t out[32], const char *text)
 {
     keccak256(out, text, strlen(text));

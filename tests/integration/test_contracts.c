@@ -1,32 +1,37 @@
 /*
- * test_contracts.c - SettlementVault and RightsPass on a real anvil node,
- * driven only by our own code: every transaction is built and signed by
- * tx.c through txsend, calldata and event data go through abi.c, and the
+ * test_contracts.c - SettlementVault (v2) and RightsPass on a real anvil
+ * node, driven only by our own code: every transaction is built and signed
+ * by tx.c through txsend, calldata and event data go through abi.c, and the
  * settlement and recording roots anchored on-chain come from merkle.c.
  *
  * Environment: ETH_RPC_URL (required; tests/run.sh starts anvil, chain
  * 31337, default mnemonic). Without it the test fails, it does not skip.
  * Run from the repository root (artifacts are read from contracts-abi/).
  *
- * Each test deploys its own vault (admin = account 0, operator = account 1)
- * and, when needed, its own pass, so the tests are independent. Account 2 is
- * the fan (buyer, tipper), account 3 a third party that submits claims, so a
- * payee's balance moves by exactly the claimed amount. Anvil accounts 4..7
- * are payees that already exist on-chain. Accounts 8 and 9 are left to
- * test_rpc_anvil.c. Balances of senders are checked exactly too, with the fee
- * taken from the receipt (gasUsed * effectiveGasPrice).
+ * Each test deploys its own vault and, when needed, its own pass, so the
+ * tests are independent. The accounts are vault_fixture.h's: admin = 0,
+ * operator = 1, fan (buyer, tipper) = 2, a third party that submits claims
+ * (so a payee's balance moves by exactly the claimed amount) = 3, payees
+ * that already exist on-chain = 4..7, guardian = 8. Balances of senders are
+ * checked exactly too, with the fee taken from the receipt (gasUsed *
+ * effectiveGasPrice). Revenue is checked per creator (receivedOf,
+ * unallocatedOf) and in total (unallocated()) after every move.
  *
  * Reverts are checked through eth_estimateGas revert data: the first four
  * bytes must be abi_selector() of the custom error's signature (copied from
- * contracts-abi/src/{SettlementVault,RightsPass}.sol) and the whole data
- * must equal the error encoded with the expected arguments. One test forces
- * a mined revert instead (fixed gas limit) and checks that only the fee was
- * spent.
+ * contracts-abi/src/{SettlementVault,RightsPass}.sol or their OpenZeppelin
+ * bases) and the whole data must equal the error encoded with the expected
+ * arguments. One test forces a mined revert instead (fixed gas limit) and
+ * checks that only the fee was spent.
  *
- * Gas: settle must cost the same for 2 and 100 payees. The comparison leaves
- * out the calldata cost (4 gas per zero byte, 16 per other byte), because
- * the root and key bytes are hash output and their count of zero bytes
- * varies; everything the contract executes is compared exactly.
+ * Time rules (claimableAt, the claim window) are checked on both sides of
+ * each boundary. eth_estimateGas runs against the latest block, so a revert
+ * is checked with the latest block mined at the boundary (chain_mine_at),
+ * and a transaction meant to land at an exact second is sent with a fixed
+ * gas limit after chain_set_next_block_time(). Time only moves forward, by
+ * at most a few hours per test.
+ *
+ * Gas measurements are in test_vault_actors.c.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -47,317 +52,108 @@
 #include "txsend.h"
 #include "u256.h"
 
-#define VAULT_ARTIFACT "contracts-abi/SettlementVault.json"
-#define PASS_ARTIFACT "contracts-abi/RightsPass.json"
+#include "vault_fixture.h"
 
-#define ACCT_ADMIN 0
-#define ACCT_OPERATOR 1
-#define ACCT_FAN 2
-#define ACCT_RELAYER 3
+#define CLAIM_DELAY_S 600u             /* the audit window of the timed tests */
+#define CLAIM_WINDOW_S 3600u           /* the claim window of the reclaim test */
+#define CLAIM_DELAY_MAX_S 2592000u     /* SettlementVault.CLAIM_DELAY_MAX: 30 days */
+#define CLAIM_WINDOW_MAX_S 315360000u  /* SettlementVault.CLAIM_WINDOW_MAX: 10 * 365 days */
+#define GAS_FIXED_FOR_TIMED_TX 300000u /* no estimate: the tx lands at a set second */
+#define GAS_FIXED_FOR_ROYALTY 300000u  /* leaves receive() over its FORWARD_GAS_MIN */
+#define BATCH_CANCELLED 2              /* SettlementVault STATE_CANCELLED */
+#define BATCH_RECLAIMED 3              /* SettlementVault STATE_RECLAIMED */
+#define FORCE_SEND_ARTIFACT "contracts-abi/test/ForceSend.json"
 
-#define ETHER_WEI 1000000000000000000ull
-#define FINNEY_WEI 1000000000000000ull
-#define PASS_PRICE_WEI (25 * FINNEY_WEI + 7) /* odd on purpose: off-by-one shows */
-#define GAS_FIXED_FOR_MINED_REVERT 300000u
-#define CLAIM_GAS_MAX 80000u
-#define PAYEES_MAX 128
-#define RAW_TX_TEST_BYTES_MAX 2048
-#define WHY_BYTES 320
+/* A second creator with revenue of its own, and a third with none. */
+static const char creator_b_id[] = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+static const char stream_b_id[] = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
+static const char creator_c_id[] = "16fd2706-8baf-433b-82eb-8c7fada847da";
 
-/* Anvil accounts 4..7: pre-funded, so they exist before they are paid. */
-static const char *const payee_hex[4] = {
-    "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
-    "0x976EA74026E726554dB657fA54763abd0C3a0aa9", "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"};
+/* ---- helpers: the vault's per-creator books and batches ---------------------------- */
 
-static const char creator_id[] = "0d6b7a52-3f1e-4c4b-9a8e-2b7f5c1d9e30";
-static const char stream_id[] = "5b0f3c1e-8a2d-4f6b-9c7e-1d2a3b4c5d6e";
-
-static struct chain chain;
-
-struct payout {
-    struct address account;
-    struct u256 amount_wei;
-};
-
-/* ---- small helpers ------------------------------------------------------------------ */
-
-static struct u256 wei(uint64_t v)
+static struct u256 view_by_key(const struct address *vault, const char *sig, const uint8_t key[32])
 {
-    return u256_from_u64(v);
+    struct abi_value arg = abi_value_bytes32(key);
+    return view_u256(vault, sig, &arg, 1);
 }
 
-static struct u256 add_wei(struct u256 a, struct u256 b)
+/* receivedOf and unallocatedOf of `creator` (a UUID string). */
+static void check_books(const struct address *vault, const char *creator, uint64_t received_wei,
+                        uint64_t unallocated_wei)
 {
-    struct u256 out;
-    ASSERT(u256_add(&out, &a, &b) == U256_OK);
-    return out;
+    uint8_t key[32];
+    chain_key_of(key, creator);
+    CHECK_U256(view_by_key(vault, "receivedOf(bytes32)", key), wei(received_wei));
+    CHECK_U256(view_by_key(vault, "unallocatedOf(bytes32)", key), wei(unallocated_wei));
 }
 
-static struct u256 sub_wei(struct u256 a, struct u256 b)
+/* A batch's creator, what it still owes, and when its claims open. */
+static void check_batch_state(const struct address *vault, const uint8_t batch_key[32],
+                              const uint8_t creator_key[32], uint64_t remaining_wei,
+                              uint64_t claimable_at)
 {
-    struct u256 out;
-    ASSERT(u256_sub(&out, &a, &b) == U256_OK);
-    return out;
+    struct abi_value key = abi_value_bytes32(batch_key);
+    struct abi_value got = view_one(vault, ABI_TYPE_BYTES32, "settlementCreator(bytes32)", &key, 1);
+    CHECK_MEM(got.as.bytes32, creator_key, 32);
+    CHECK_U256(view_u256(vault, "settlementRemaining(bytes32)", &key, 1), wei(remaining_wei));
+    CHECK_U256(view_u256(vault, "claimableAt(bytes32)", &key, 1), wei(claimable_at));
 }
 
-#define CHECK_U256(a, b)                                                                           \
-    do {                                                                                           \
-        struct u256 cu_a_ = (a), cu_b_ = (b);                                                      \
-        char cu_da_[U256_DEC_SIZE], cu_db_[U256_DEC_SIZE];                                         \
-        u256_to_dec(cu_da_, &cu_a_);                                                               \
-        u256_to_dec(cu_db_, &cu_b_);                                                               \
-        CHECK_MSG(u256_cmp(&cu_a_, &cu_b_) == 0, "%s != %s", cu_da_, cu_db_);                      \
-    } while (0)
-
-static struct address payee(size_t i)
+static enum txsend_result send_by_key(struct txsend_outcome *o, size_t from,
+                                      const struct address *vault, const char *sig,
+                                      const uint8_t key[32])
 {
-    struct address a;
-    ASSERT(i < 4 && address_parse(&a, payee_hex[i], strlen(payee_hex[i]), NULL) == ADDRESS_OK);
-    return a;
+    struct abi_value arg = abi_value_bytes32(key);
+    return send_call(o, from, vault, 0, sig, &arg, 1);
 }
 
-static bool topic_is_address(const uint8_t topic[32], const struct address *a)
+/* `sig`(key) sent by `from` with a fixed gas limit, mined in a block whose
+ * timestamp is `ts` exactly. */
+static enum txsend_result send_by_key_at(struct txsend_outcome *o, size_t from,
+                                         const struct address *vault, const char *sig,
+                                         const uint8_t key[32], uint64_t ts)
 {
-    static const uint8_t zero[12];
-    return memcmp(topic, zero, sizeof zero) == 0 && memcmp(topic + 12, a->bytes, 20) == 0;
-}
-
-static bool topic_is_u256(const uint8_t topic[32], const struct u256 *v)
-{
-    uint8_t be[32];
-    u256_to_be32(be, v);
-    return memcmp(topic, be, 32) == 0;
-}
-
-/* Test diagnostics only: truncation of the message is harmless. */
-static void why_set(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void why_set(char *why, size_t why_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-    ASSERT(n >= 0);
-}
-
-/* ---- chain access with checks ------------------------------------------------------ */
-
-static struct u256 balance(const struct address *a)
-{
-    struct u256 v = u256_zero();
+    struct abi_value arg = abi_value_bytes32(key);
     struct err e = {0};
-    bool ok = chain_balance(&v, &chain, a, &e);
-    CHECK_MSG(ok, "balance: %s", e.msg);
-    return v;
-}
-
-static uint64_t nonce_of(const struct address *a)
-{
-    uint64_t n = 0;
-    struct err e = {0};
-    enum rpc_result r = rpc_get_transaction_count(&chain.rpc, &n, a->bytes, "latest", &e);
-    CHECK_MSG(r == RPC_OK, "nonce: %s", e.msg);
-    return n;
-}
-
-static struct abi_value view_one(const struct address *to, enum abi_type type, const char *sig,
-                                 const struct abi_value *args, size_t args_count)
-{
-    struct abi_value v = abi_value_of_type(type);
-    struct err e = {0};
-    bool ok = chain_view(&v, 1, &chain, to, sig, args, args_count, &e);
-    CHECK_MSG(ok, "view %s: %s", sig, e.msg);
-    if (!ok)
-        memset(&v.as, 0xee, sizeof v.as); /* matches no expected value */
-    return v;
-}
-
-static struct u256 view_u256(const struct address *to, const char *sig,
-                             const struct abi_value *args, size_t args_count)
-{
-    return view_one(to, ABI_TYPE_UINT256, sig, args, args_count).as.uint256;
-}
-
-static struct u256 view_u256_noargs(const struct address *to, const char *sig)
-{
-    return view_u256(to, sig, NULL, 0);
-}
-
-/* Sends a call from dev account `from`; prints the error unless it is a
- * success or an estimate revert (which the caller checks). */
-static enum txsend_result send_call(struct txsend_outcome *o, size_t from, const struct address *to,
-                                    uint64_t value_wei, const char *sig,
-                                    const struct abi_value *args, size_t args_count)
-{
-    struct err e = {0};
-    struct u256 value = wei(value_wei);
+    memset(o, 0, sizeof *o);
+    if (!chain_set_next_block_time(ts))
+        return TXSEND_ERR_RPC;
     enum txsend_result r =
-        chain_send_call(o, &chain, from, to, &value, sig, args, args_count, 0, &e);
-    if (r != TXSEND_OK && r != TXSEND_ERR_ESTIMATE_REVERT)
-        fprintf(stdout, "# %s: %s\n", sig, e.msg);
+        chain_send_call(o, &chain, from, vault, NULL, sig, &arg, 1, GAS_FIXED_FOR_TIMED_TX, &e);
+    if (r != TXSEND_OK)
+        fprintf(stdout, "# %s at %llu: %s\n", sig, (unsigned long long)ts, e.msg);
+    if (o->has_receipt)
+        CHECK_INT(chain_block_time(o->receipt.block_number), ts);
     return r;
 }
 
-/* True when `r`/`o` is an estimate revert whose data starts with
- * abi_selector(error_signature) and equals the error with `args`. */
-static bool revert_is(char *why, size_t why_size, enum txsend_result r,
-                      const struct txsend_outcome *o, const char *error_signature,
-                      const struct abi_value *args, size_t args_count)
+/* `sig`(key) sent by `from` reverts with error_signature(want) (compared as
+ * ABI words); the vault's balance and unallocated() do not move. */
+static void check_by_key_reverts(const struct address *vault, size_t from, const char *sig,
+                                 const uint8_t key[32], const char *error_signature,
+                                 const struct abi_value *want, size_t want_count)
 {
-    uint8_t got[CHAIN_REVERT_BYTES_MAX], sel[ABI_SELECTOR_BYTES];
-    size_t got_len = 0;
-    if (r != TXSEND_ERR_ESTIMATE_REVERT) {
-        why_set(why, why_size, "result %d, expected a revert with %s", (int)r, error_signature);
-        return false;
-    }
-    if (!chain_revert_data(got, &got_len, o) || got_len < ABI_SELECTOR_BYTES) {
-        why_set(why, why_size, "revert data '%s' is no custom error", o->revert_data_hex);
-        return false;
-    }
-    abi_selector(sel, error_signature);
-    if (memcmp(got, sel, sizeof sel) != 0) {
-        why_set(why, why_size, "revert data '%s' is not %s", o->revert_data_hex, error_signature);
-        return false;
-    }
-    struct buf want;
-    buf_init(&want, CHAIN_REVERT_BYTES_MAX);
-    bool same = abi_encode_call(&want, error_signature, args, args_count, NULL) == ABI_OK &&
-                want.len == got_len && memcmp(want.data, got, got_len) == 0;
-    buf_release(&want);
-    if (!same)
-        why_set(why, why_size, "%s with other arguments: '%s'", error_signature,
-                o->revert_data_hex);
-    return same;
-}
-
-#define CHECK_REVERT(r, o, sig, args, n)                                                           \
-    do {                                                                                           \
-        char cr_why_[WHY_BYTES] = "";                                                              \
-        CHECK_MSG(revert_is(cr_why_, sizeof cr_why_, (r), (o), (sig), (args), (n)), "%s",          \
-                  cr_why_);                                                                        \
-    } while (0)
-
-/* Finds exactly one `event_signature` log of `emitter` in `r`. */
-static bool one_log(struct chain_log *out, const struct rpc_receipt *r,
-                    const struct address *emitter, const char *event_signature)
-{
-    size_t n = 0;
-    bool parsed = chain_log_find(out, &n, r, emitter, event_signature);
-    CHECK_MSG(parsed && n == 1, "%zu logs '%s' (logs %s)", n, event_signature,
-              parsed ? "parsed" : "malformed");
-    return parsed && n == 1;
-}
-
-/* ---- deployments -------------------------------------------------------------------- */
-
-static bool deploy_vault(struct address *out)
-{
-    struct abi_value ctor[2] = {abi_value_address(&chain.addr[ACCT_ADMIN]),
-                                abi_value_address(&chain.addr[ACCT_OPERATOR])};
-    struct err e = {0};
-    bool ok = chain_deploy(out, NULL, &chain, ACCT_ADMIN, VAULT_ARTIFACT, ctor, 2, &e);
-    CHECK_MSG(ok, "deploy vault: %s", e.msg);
-    return ok;
-}
-
-/* RightsPass(name, symbol, price, maxSupply, royaltyBps (uint96: one ABI
- * word like uint256), vault, creatorKey, owner). */
-static bool deploy_pass(struct address *out, const struct address *vault,
-                        const uint8_t creator_key[32], uint64_t max_supply, uint64_t royalty_bps)
-{
-    static const char name[] = "Backstage Pass", symbol[] = "BKST";
-    struct u256 price = wei(PASS_PRICE_WEI);
-    struct abi_value ctor[8] = {abi_value_string(name, strlen(name)),
-                                abi_value_string(symbol, strlen(symbol)),
-                                abi_value_uint256(&price),
-                                abi_value_u64(max_supply),
-                                abi_value_u64(royalty_bps),
-                                abi_value_address(vault),
-                                abi_value_bytes32(creator_key),
-                                abi_value_address(&chain.addr[ACCT_ADMIN])};
-    struct err e = {0};
-    bool ok = chain_deploy(out, NULL, &chain, ACCT_ADMIN, PASS_ARTIFACT, ctor, 8, &e);
-    CHECK_MSG(ok, "deploy pass: %s", e.msg);
-    return ok;
-}
-
-/* ---- settlement trees (merkle.c) ---------------------------------------------------- */
-
-static bool tree_build(struct merkle_tree *t, uint8_t root[32], const struct payout *p, size_t n)
-{
-    static uint8_t leaves[PAYEES_MAX][MERKLE_HASH_BYTES];
-    ASSERT(n <= PAYEES_MAX);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t amount_be[32];
-        u256_to_be32(amount_be, &p[i].amount_wei);
-        merkle_leaf_settlement(leaves[i], p[i].account.bytes, amount_be);
-    }
-    struct err e = {0};
-    bool ok = merkle_tree_build(t, (const uint8_t(*)[MERKLE_HASH_BYTES])leaves, n, &e) == MERKLE_OK;
-    CHECK_MSG(ok, "merkle: %s", e.msg);
-    if (ok)
-        merkle_tree_root(root, t);
-    return ok;
-}
-
-static bool tree_proof(uint8_t (*proof)[MERKLE_HASH_BYTES], size_t *proof_len,
-                       const struct merkle_tree *t, const struct payout *p)
-{
-    uint8_t leaf[32], amount_be[32];
-    u256_to_be32(amount_be, &p->amount_wei);
-    merkle_leaf_settlement(leaf, p->account.bytes, amount_be);
-    struct err e = {0};
-    bool ok = merkle_tree_proof(proof, MERKLE_PROOF_MAX, proof_len, t, leaf, &e) == MERKLE_OK;
-    CHECK_MSG(ok, "proof: %s", e.msg);
-    return ok;
-}
-
-static struct u256 payouts_total(const struct payout *p, size_t n)
-{
-    struct u256 sum = u256_zero();
-    for (size_t i = 0; i < n; i++)
-        sum = add_wei(sum, p[i].amount_wei);
-    return sum;
-}
-
-static enum txsend_result send_settle(struct txsend_outcome *o, size_t from,
-                                      const struct address *vault, const uint8_t batch_key[32],
-                                      const uint8_t root[32], const struct u256 *total)
-{
-    struct abi_value args[3] = {abi_value_bytes32(batch_key), abi_value_bytes32(root),
-                                abi_value_uint256(total)};
-    return send_call(o, from, vault, 0, "settle(bytes32,bytes32,uint256)", args, 3);
-}
-
-/* claim(batchKey, account, amount, proof), submitted by `from`. */
-static enum txsend_result send_claim(struct txsend_outcome *o, size_t from,
-                                     const struct address *vault, const uint8_t batch_key[32],
-                                     const struct address *account, const struct u256 *amount,
-                                     const uint8_t (*proof)[32], size_t proof_len)
-{
-    struct abi_value args[4] = {abi_value_bytes32(batch_key), abi_value_address(account),
-                                abi_value_uint256(amount),
-                                abi_value_bytes32_array(proof[0], proof_len)};
-    return send_call(o, from, vault, 0, "claim(bytes32,address,uint256,bytes32[])", args, 4);
-}
-
-/* Tips `value_wei` into a vault from the fan, checking success. */
-static bool fund_vault(const struct address *vault, uint64_t value_wei)
-{
-    uint8_t stream_key[32];
-    chain_key_of(stream_key, stream_id);
-    struct abi_value arg = abi_value_bytes32(stream_key);
+    struct u256 vault_before = balance(vault);
+    struct u256 free_before = view_u256_noargs(vault, "unallocated()");
     struct txsend_outcome o;
-    enum txsend_result r = send_call(&o, ACCT_FAN, vault, value_wei, "tip(bytes32)", &arg, 1);
-    CHECK_INT(r, TXSEND_OK);
+    enum txsend_result r = send_by_key(&o, from, vault, sig, key);
+    CHECK_REVERT_WORDS(r, &o, error_signature, want, want_count);
     txsend_outcome_release(&o);
-    return r == TXSEND_OK;
+    CHECK_U256(balance(vault), vault_before);
+    CHECK_U256(view_u256_noargs(vault, "unallocated()"), free_before);
 }
 
-static void operator_role(uint8_t out[32])
+/* `sig`(key) from each account of from[0..n) reverts
+ * AccessControlUnauthorizedAccount(that account, role). */
+static void check_by_key_denied(const struct address *vault, const size_t *from, size_t n,
+                                const char *sig, const uint8_t key[32], const uint8_t role[32])
 {
-    chain_key_of(out, "OPERATOR_ROLE");
+    for (size_t i = 0; i < n; i++) {
+        struct abi_value want[2] = {abi_value_address(&chain.addr[from[i]]),
+                                    abi_value_bytes32(role)};
+        check_by_key_reverts(vault, from[i], sig, key,
+                             "AccessControlUnauthorizedAccount(address,bytes32)", want, 2);
+    }
 }
 
 /* ---- tests: our signed transactions ------------------------------------------------- */
@@ -496,6 +292,7 @@ static void test_mint_at_price(void)
     CHECK_U256(balance(&vault), price);
     CHECK_U256(balance(&pass), wei(0));
     CHECK_U256(view_u256_noargs(&vault, "unallocated()"), price);
+    check_books(&vault, creator_id, PASS_PRICE_WEI, PASS_PRICE_WEI);
 }
 
 static void check_mint_reverts_wrong_payment(const struct address *pass, uint64_t sent_wei)
@@ -565,6 +362,7 @@ static void test_mint_wrong_price_and_sold_out(void)
     CHECK_U256(view_u256_noargs(&pass, "totalMinted()"), wei(2));
     CHECK_U256(balance(&vault), wei(2 * PASS_PRICE_WEI));
     CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(2 * PASS_PRICE_WEI));
+    check_books(&vault, creator_id, 2 * PASS_PRICE_WEI, 2 * PASS_PRICE_WEI);
     CHECK_U256(balance(&pass), wei(0));
 }
 
@@ -583,6 +381,8 @@ static void check_royalty_info(const struct address *pass, uint64_t token_id, ui
     CHECK_U256(res[1].as.uint256, wei(want_wei));
 }
 
+/* The royalty as a plain transfer with gas enough for receive() to forward it
+ * in the same transaction: kind 2, the sender as payer, nothing held. */
 static void test_royalty_forwarded_to_vault(void)
 {
     struct address vault, pass;
@@ -597,7 +397,8 @@ static void test_royalty_forwarded_to_vault(void)
     struct u256 royalty = wei(150 * FINNEY_WEI), payer_before = balance(payer);
     struct txsend_outcome o;
     struct err e = {0};
-    enum txsend_result r = chain_send(&o, &chain, ACCT_RELAYER, &pass, &royalty, NULL, 0, 0, &e);
+    enum txsend_result r =
+        chain_send(&o, &chain, ACCT_RELAYER, &pass, &royalty, NULL, 0, GAS_FIXED_FOR_ROYALTY, &e);
     CHECK_MSG(r == TXSEND_OK, "%s", e.msg);
     if (r == TXSEND_OK) {
         check_revenue_log(&o.receipt, &vault, creator_key, &pass, 2, payer, &royalty);
@@ -609,53 +410,221 @@ static void test_royalty_forwarded_to_vault(void)
     CHECK_U256(balance(&vault), royalty);
     CHECK_U256(balance(&pass), wei(0));
     CHECK_U256(view_u256_noargs(&vault, "unallocated()"), royalty);
-
-    /* A zero-value transfer reaches the vault's deposit, which rejects it. */
-    r = chain_send(&o, &chain, ACCT_RELAYER, &pass, NULL, NULL, 0, 0, &e);
-    CHECK_REVERT(r, &o, "ZeroValue()", NULL, 0);
-    txsend_outcome_release(&o);
-    CHECK_U256(balance(&vault), royalty);
+    check_books(&vault, creator_id, 150 * FINNEY_WEI, 150 * FINNEY_WEI);
 }
 
-/* ---- tests: SettlementVault --------------------------------------------------------- */
+/* A zero-value transfer to the pass (a royalty of 0 wei) succeeds, emits
+ * nothing and moves nothing but the sender's fee. */
+static void test_zero_royalty_changes_nothing(void)
+{
+    struct address vault, pass;
+    uint8_t creator_key[32];
+    chain_key_of(creator_key, creator_id);
+    if (!deploy_vault(&vault) || !deploy_pass(&pass, &vault, creator_key, 10, 750) ||
+        !fund_vault(&vault, 3 * FINNEY_WEI))
+        return;
+    const struct address *payer = &chain.addr[ACCT_RELAYER];
+    struct u256 payer_before = balance(payer);
+    for (int gas_fixed = 0; gas_fixed <= 1; gas_fixed++) {
+        struct txsend_outcome o;
+        struct err e = {0};
+        enum txsend_result r = chain_send(&o, &chain, ACCT_RELAYER, &pass, NULL, NULL, 0,
+                                          gas_fixed ? GAS_FIXED_FOR_ROYALTY : 0, &e);
+        CHECK_MSG(r == TXSEND_OK, "%s", e.msg);
+        if (r == TXSEND_OK) {
+            CHECK_INT(o.receipt.status, 1);
+            CHECK_INT(json_array_size(o.receipt.logs), 0);
+            payer_before = sub_wei(payer_before, chain_receipt_fee(&o.receipt));
+        }
+        txsend_outcome_release(&o);
+        CHECK_U256(balance(payer), payer_before);
+    }
+    CHECK_U256(balance(&pass), wei(0));
+    CHECK_U256(balance(&vault), wei(3 * FINNEY_WEI));
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(3 * FINNEY_WEI));
+    check_books(&vault, creator_id, 3 * FINNEY_WEI, 3 * FINNEY_WEI);
+}
+
+static void check_royalty_held_log(const struct rpc_receipt *r, const struct address *pass,
+                                   const struct address *from, const struct u256 *amount)
+{
+    struct chain_log l;
+    if (!one_log(&l, r, pass, "RoyaltyHeld(address,uint256)"))
+        return;
+    CHECK_INT(l.topic_count, 2);
+    CHECK(topic_is_address(l.topic[1], from));
+    struct abi_value d = abi_value_of_type(ABI_TYPE_UINT256);
+    CHECK_INT(l.data_len, 32);
+    CHECK_INT(abi_decode(&d, 1, l.data, l.data_len, NULL), ABI_OK);
+    CHECK_U256(d.as.uint256, *amount);
+}
+
+/* What a wallet does: send with the gas eth_estimateGas asks for. That is
+ * the least gas with which the transfer succeeds, i.e. receive()'s holding
+ * path: the royalty is held (RoyaltyHeld), not forwarded, and not lost;
+ * flush() by anyone forwards it as kind 2 with the pass as payer. */
+static void test_royalty_with_estimated_gas_is_held(void)
+{
+    struct address vault, pass;
+    uint8_t creator_key[32];
+    chain_key_of(creator_key, creator_id);
+    if (!deploy_vault(&vault) || !deploy_pass(&pass, &vault, creator_key, 10, 750))
+        return;
+    const struct address *payer = &chain.addr[ACCT_RELAYER];
+    struct u256 royalty = wei(40 * FINNEY_WEI + 9);
+    struct txsend_outcome o;
+    struct err e = {0};
+    enum txsend_result r = chain_send(&o, &chain, ACCT_RELAYER, &pass, &royalty, NULL, 0, 0, &e);
+    CHECK_MSG(r == TXSEND_OK, "%s", e.msg);
+    if (r == TXSEND_OK) {
+        CHECK_INT(json_array_size(o.receipt.logs), 1);
+        check_royalty_held_log(&o.receipt, &pass, payer, &royalty);
+    }
+    txsend_outcome_release(&o);
+    CHECK_U256(balance(&pass), royalty);
+    CHECK_U256(balance(&vault), wei(0));
+    check_books(&vault, creator_id, 0, 0);
+
+    r = send_call(&o, ACCT_FAN, &pass, 0, "flush()", NULL, 0);
+    CHECK_INT(r, TXSEND_OK);
+    if (r == TXSEND_OK)
+        check_revenue_log(&o.receipt, &vault, creator_key, &pass, 2, &pass, &royalty);
+    txsend_outcome_release(&o);
+    CHECK_U256(balance(&pass), wei(0));
+    CHECK_U256(balance(&vault), royalty);
+    check_books(&vault, creator_id, 40 * FINNEY_WEI + 9, 40 * FINNEY_WEI + 9);
+}
+
+/* ---- tests: SettlementVault revenue ------------------------------------------------- */
+
+static void check_tipped_log(const struct rpc_receipt *r, const struct address *vault,
+                             const uint8_t creator_key[32], const uint8_t stream_key[32],
+                             const struct address *from, const struct u256 *amount)
+{
+    struct chain_log l;
+    if (!one_log(&l, r, vault, "Tipped(bytes32,bytes32,address,uint256)"))
+        return;
+    CHECK_INT(l.topic_count, 4);
+    CHECK_MEM(l.topic[1], creator_key, 32);
+    CHECK_MEM(l.topic[2], stream_key, 32);
+    CHECK(topic_is_address(l.topic[3], from));
+    struct abi_value d = abi_value_of_type(ABI_TYPE_UINT256);
+    CHECK_INT(l.data_len, 32);
+    CHECK_INT(abi_decode(&d, 1, l.data, l.data_len, NULL), ABI_OK);
+    CHECK_U256(d.as.uint256, *amount);
+}
 
 static void test_tip(void)
 {
     struct address vault;
     if (!deploy_vault(&vault))
         return;
-    uint8_t stream_key[32];
+    uint8_t creator_key[32], stream_key[32];
+    chain_key_of(creator_key, creator_id);
     chain_key_of(stream_key, stream_id);
     const struct address *fan = &chain.addr[ACCT_FAN];
-    struct u256 amount = wei(250 * FINNEY_WEI + 3), fan_before = balance(fan);
-    struct abi_value arg = abi_value_bytes32(stream_key);
+    const uint64_t amount_wei = 250 * FINNEY_WEI + 3;
+    struct u256 amount = wei(amount_wei), fan_before = balance(fan);
+    struct abi_value args[2] = {abi_value_bytes32(creator_key), abi_value_bytes32(stream_key)};
     struct txsend_outcome o;
     enum txsend_result r =
-        send_call(&o, ACCT_FAN, &vault, 250 * FINNEY_WEI + 3, "tip(bytes32)", &arg, 1);
+        send_call(&o, ACCT_FAN, &vault, amount_wei, "tip(bytes32,bytes32)", args, 2);
     CHECK_INT(r, TXSEND_OK);
-    struct chain_log l;
-    if (r == TXSEND_OK && one_log(&l, &o.receipt, &vault, "Tipped(bytes32,address,uint256)")) {
+    if (r == TXSEND_OK) {
         CHECK_INT(json_array_size(o.receipt.logs), 1);
-        CHECK_INT(l.topic_count, 3);
-        CHECK_MEM(l.topic[1], stream_key, 32);
-        CHECK(topic_is_address(l.topic[2], fan));
-        struct abi_value d = abi_value_of_type(ABI_TYPE_UINT256);
-        CHECK_INT(abi_decode(&d, 1, l.data, l.data_len, NULL), ABI_OK);
-        CHECK_INT(l.data_len, 32);
-        CHECK_U256(d.as.uint256, amount);
+        check_tipped_log(&o.receipt, &vault, creator_key, stream_key, fan, &amount);
         CHECK_U256(balance(fan),
                    sub_wei(sub_wei(fan_before, amount), chain_receipt_fee(&o.receipt)));
     }
     txsend_outcome_release(&o);
     CHECK_U256(balance(&vault), amount);
     CHECK_U256(view_u256_noargs(&vault, "unallocated()"), amount);
+    check_books(&vault, creator_id, amount_wei, amount_wei);
+    check_books(&vault, creator_b_id, 0, 0);
 
-    r = send_call(&o, ACCT_FAN, &vault, 0, "tip(bytes32)", &arg, 1);
+    /* Another creator's tip lands in its own books only. */
+    CHECK(tip_creator(&vault, creator_b_id, stream_b_id, 7));
+    check_books(&vault, creator_id, amount_wei, amount_wei);
+    check_books(&vault, creator_b_id, 7, 7);
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(amount_wei + 7));
+
+    r = send_call(&o, ACCT_FAN, &vault, 0, "tip(bytes32,bytes32)", args, 2);
     CHECK_REVERT(r, &o, "ZeroValue()", NULL, 0);
     txsend_outcome_release(&o);
-    CHECK_U256(balance(&vault), amount);
-    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), amount);
+    CHECK_U256(balance(&vault), wei(amount_wei + 7));
+    check_books(&vault, creator_id, amount_wei, amount_wei);
 }
+
+static enum txsend_result send_deposit(struct txsend_outcome *o, size_t from,
+                                       const struct address *vault, uint8_t kind,
+                                       const struct address *payer, uint64_t value_wei)
+{
+    uint8_t creator_key[32];
+    chain_key_of(creator_key, creator_id);
+    struct abi_value args[3] = {abi_value_bytes32(creator_key), abi_value_uint8(kind),
+                                abi_value_address(payer)};
+    return send_call(o, from, vault, value_wei, "deposit(bytes32,uint8,address)", args, 3);
+}
+
+static void check_deposit_reverts(const struct address *vault, uint8_t kind, uint64_t value_wei,
+                                  const char *error_signature, const struct abi_value *want,
+                                  size_t want_count)
+{
+    struct txsend_outcome o;
+    enum txsend_result r =
+        send_deposit(&o, ACCT_FAN, vault, kind, &chain.addr[ACCT_FAN], value_wei);
+    CHECK_REVERT(r, &o, error_signature, want, want_count);
+    txsend_outcome_release(&o);
+}
+
+/* A deposit by an account (anyone may call): RevenueReceived names the
+ * caller as source and the payer it gave; the caller pays value + fee. */
+static void check_deposit_ok(const struct address *vault, size_t from, uint8_t kind,
+                             const struct address *payer, uint64_t value_wei)
+{
+    uint8_t creator_key[32];
+    chain_key_of(creator_key, creator_id);
+    struct u256 value = wei(value_wei), from_before = balance(&chain.addr[from]);
+    struct txsend_outcome o;
+    enum txsend_result r = send_deposit(&o, from, vault, kind, payer, value_wei);
+    CHECK_INT(r, TXSEND_OK);
+    if (r == TXSEND_OK) {
+        CHECK_INT(json_array_size(o.receipt.logs), 1);
+        check_revenue_log(&o.receipt, vault, creator_key, &chain.addr[from], kind, payer, &value);
+        CHECK_U256(balance(&chain.addr[from]),
+                   sub_wei(sub_wei(from_before, value), chain_receipt_fee(&o.receipt)));
+    }
+    txsend_outcome_release(&o);
+}
+
+/* deposit() takes kind 1 (pass sale) and 2 (royalty) only, checked before
+ * the value, and never zero value. */
+static void test_deposit_rules(void)
+{
+    struct address vault;
+    if (!deploy_vault(&vault))
+        return;
+    static const uint8_t bad_kinds[3] = {0, 3, 255};
+    for (size_t i = 0; i < 3; i++) {
+        struct abi_value want = abi_value_uint8(bad_kinds[i]);
+        check_deposit_reverts(&vault, bad_kinds[i], FINNEY_WEI, "InvalidKind(uint8)", &want, 1);
+    }
+    struct abi_value kind0 = abi_value_uint8(0);
+    check_deposit_reverts(&vault, 0, 0, "InvalidKind(uint8)", &kind0, 1);
+    check_deposit_reverts(&vault, 1, 0, "ZeroValue()", NULL, 0);
+    check_deposit_reverts(&vault, 2, 0, "ZeroValue()", NULL, 0);
+    CHECK_U256(balance(&vault), wei(0));
+    check_books(&vault, creator_id, 0, 0);
+
+    check_deposit_ok(&vault, ACCT_FAN, 1, &chain.addr[ACCT_RELAYER], 3 * FINNEY_WEI + 1);
+    check_deposit_ok(&vault, ACCT_RELAYER, 2, &chain.addr[ACCT_FAN], 2 * FINNEY_WEI);
+    CHECK_U256(balance(&vault), wei(5 * FINNEY_WEI + 1));
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(5 * FINNEY_WEI + 1));
+    check_books(&vault, creator_id, 5 * FINNEY_WEI + 1, 5 * FINNEY_WEI + 1);
+    check_books(&vault, creator_b_id, 0, 0);
+}
+
+/* ---- tests: SettlementVault settlement ---------------------------------------------- */
 
 /* Views after a settle: root, total, and the vault's unallocated balance. */
 static void check_batch_views(const struct address *vault, const uint8_t batch_key[32],
@@ -683,31 +652,96 @@ static void check_settle_denied(const struct address *vault, size_t from,
 }
 
 static void check_settle_anchored_log(const struct rpc_receipt *r, const struct address *vault,
-                                      const uint8_t batch_key[32], const uint8_t root[32],
-                                      const struct u256 *total)
+                                      const uint8_t batch_key[32], const uint8_t creator_key[32],
+                                      const uint8_t root[32], const struct u256 *total,
+                                      uint64_t claimable_at)
 {
     struct chain_log l;
-    if (!one_log(&l, r, vault, "SettlementAnchored(bytes32,bytes32,uint256)"))
+    if (!one_log(&l, r, vault, "SettlementAnchored(bytes32,bytes32,bytes32,uint256,uint64)"))
         return;
-    CHECK_INT(l.topic_count, 2);
+    CHECK_INT(l.topic_count, 3);
     CHECK_MEM(l.topic[1], batch_key, 32);
-    struct abi_value d[2] = {abi_value_of_type(ABI_TYPE_BYTES32),
-                             abi_value_of_type(ABI_TYPE_UINT256)};
-    CHECK_INT(l.data_len, 64);
-    CHECK_INT(abi_decode(d, 2, l.data, l.data_len, NULL), ABI_OK);
+    CHECK_MEM(l.topic[2], creator_key, 32);
+    struct abi_value d[3] = {abi_value_of_type(ABI_TYPE_BYTES32),
+                             abi_value_of_type(ABI_TYPE_UINT256),
+                             abi_value_of_type(ABI_TYPE_UINT256)}; /* uint64: one word */
+    CHECK_INT(l.data_len, 96);
+    CHECK_INT(abi_decode(d, 3, l.data, l.data_len, NULL), ABI_OK);
     CHECK_MEM(d[0].as.bytes32, root, 32);
     CHECK_U256(d[1].as.uint256, *total);
+    CHECK_U256(d[2].as.uint256, wei(claimable_at));
+}
+
+/* The operator settles `total_wei` of `creator`'s revenue as batch
+ * `batch_key` with `root`. Checks the one SettlementAnchored log and the
+ * batch views against claimableAt = the settle block's time + claim_delay_s,
+ * and returns that claimableAt (0 on failure). */
+static uint64_t settle_ok(const struct address *vault, const uint8_t batch_key[32],
+                          const char *creator, const uint8_t root[32], uint64_t total_wei,
+                          uint64_t claim_delay_s)
+{
+    uint8_t creator_key[32];
+    chain_key_of(creator_key, creator);
+    struct u256 total = wei(total_wei);
+    uint64_t at = 0;
+    struct txsend_outcome o;
+    enum txsend_result r =
+        send_settle_for(&o, ACCT_OPERATOR, vault, batch_key, creator_key, root, &total);
+    CHECK_INT(r, TXSEND_OK);
+    if (r == TXSEND_OK) {
+        at = chain_block_time(o.receipt.block_number) + claim_delay_s;
+        CHECK_INT(json_array_size(o.receipt.logs), 1);
+        check_settle_anchored_log(&o.receipt, vault, batch_key, creator_key, root, &total, at);
+    }
+    txsend_outcome_release(&o);
+    if (at != 0)
+        check_batch_state(vault, batch_key, creator_key, total_wei, at);
+    return at;
 }
 
 static void check_insufficient(const struct address *vault, const uint8_t batch_key[32],
-                               const uint8_t root[32], const struct u256 *total,
-                               const struct u256 *free_wei)
+                               const char *creator, const uint8_t root[32],
+                               const struct u256 *total, const struct u256 *free_wei)
 {
-    struct abi_value want[2] = {abi_value_uint256(total), abi_value_uint256(free_wei)};
+    uint8_t creator_key[32];
+    chain_key_of(creator_key, creator);
+    struct abi_value want[3] = {abi_value_bytes32(creator_key), abi_value_uint256(total),
+                                abi_value_uint256(free_wei)};
     struct txsend_outcome o;
-    enum txsend_result r = send_settle(&o, ACCT_OPERATOR, vault, batch_key, root, total);
-    CHECK_REVERT(r, &o, "InsufficientUnallocated(uint256,uint256)", want, 2);
+    enum txsend_result r =
+        send_settle_for(&o, ACCT_OPERATOR, vault, batch_key, creator_key, root, total);
+    CHECK_REVERT(r, &o, "InsufficientUnallocated(bytes32,uint256,uint256)", want, 3);
     txsend_outcome_release(&o);
+}
+
+/* Batch key a is settled; key a again, key b over the rest, a zero root and
+ * a zero total are refused, then key b takes exactly the rest. */
+static void check_settle_second_batch(const struct address *vault, const uint8_t key_a[32],
+                                      const uint8_t key_b[32], const uint8_t root[32],
+                                      const struct u256 *total_a, uint64_t left_wei)
+{
+    uint8_t other_root[32], zero[32] = {0};
+    chain_key_of(other_root, "another root");
+    struct abi_value used = abi_value_bytes32(key_a);
+    struct u256 small = wei(1), zero_wei = wei(0), left_plus = wei(left_wei + 1);
+    const struct u256 left_v = wei(left_wei), *left = &left_v;
+    struct txsend_outcome o;
+    enum txsend_result r = send_settle(&o, ACCT_OPERATOR, vault, key_a, other_root, &small);
+    CHECK_REVERT(r, &o, "BatchAlreadyUsed(bytes32)", &used, 1);
+    txsend_outcome_release(&o);
+    check_batch_views(vault, key_a, root, total_a, left);
+
+    check_insufficient(vault, key_b, creator_id, root, &left_plus, left);
+    r = send_settle(&o, ACCT_OPERATOR, vault, key_b, zero, left);
+    CHECK_REVERT(r, &o, "ZeroRoot()", NULL, 0);
+    txsend_outcome_release(&o);
+    r = send_settle(&o, ACCT_OPERATOR, vault, key_b, root, &zero_wei);
+    CHECK_REVERT(r, &o, "ZeroTotal()", NULL, 0);
+    txsend_outcome_release(&o);
+    check_batch_views(vault, key_b, zero, &zero_wei, left);
+    CHECK(settle_ok(vault, key_b, creator_id, other_root, left_wei, 0) != 0);
+    check_batch_views(vault, key_b, other_root, left, &zero_wei);
+    check_batch_views(vault, key_a, root, total_a, &zero_wei);
 }
 
 static void test_settle_rules(void)
@@ -729,44 +763,61 @@ static void test_settle_rules(void)
     CHECK_U256(total, wei(400 * FINNEY_WEI));
 
     check_settle_denied(&vault, ACCT_ADMIN, key_a, root, &total); /* admin is not operator */
+    check_settle_denied(&vault, ACCT_GUARDIAN, key_a, root, &total);
     check_settle_denied(&vault, ACCT_FAN, key_a, root, &total);
     struct u256 too_much = wei(ETHER_WEI + 1);
-    check_insufficient(&vault, key_a, root, &too_much, &one_eth);
+    check_insufficient(&vault, key_a, creator_id, root, &too_much, &one_eth);
     check_batch_views(&vault, key_a, zero, &zero_wei, &one_eth);
 
-    struct txsend_outcome o;
-    enum txsend_result r = send_settle(&o, ACCT_OPERATOR, &vault, key_a, root, &total);
-    CHECK_INT(r, TXSEND_OK);
-    if (r == TXSEND_OK)
-        check_settle_anchored_log(&o.receipt, &vault, key_a, root, &total);
-    txsend_outcome_release(&o);
+    CHECK(settle_ok(&vault, key_a, creator_id, root, 400 * FINNEY_WEI, 0) != 0);
     struct u256 left = wei(600 * FINNEY_WEI);
     check_batch_views(&vault, key_a, root, &total, &left);
+    check_books(&vault, creator_id, ETHER_WEI, 600 * FINNEY_WEI);
 
-    struct abi_value used = abi_value_bytes32(key_a);
-    uint8_t other_root[32];
-    chain_key_of(other_root, "another root");
-    struct u256 small = wei(1);
-    r = send_settle(&o, ACCT_OPERATOR, &vault, key_a, other_root, &small);
-    CHECK_REVERT(r, &o, "BatchAlreadyUsed(bytes32)", &used, 1);
-    txsend_outcome_release(&o);
-    check_batch_views(&vault, key_a, root, &total, &left);
-
-    struct u256 left_plus = add_wei(left, wei(1));
-    check_insufficient(&vault, key_b, root, &left_plus, &left);
-    r = send_settle(&o, ACCT_OPERATOR, &vault, key_b, zero, &left);
-    CHECK_REVERT(r, &o, "ZeroRoot()", NULL, 0);
-    txsend_outcome_release(&o);
-    r = send_settle(&o, ACCT_OPERATOR, &vault, key_b, root, &zero_wei);
-    CHECK_REVERT(r, &o, "ZeroTotal()", NULL, 0);
-    txsend_outcome_release(&o);
-    r = send_settle(&o, ACCT_OPERATOR, &vault, key_b, other_root, &left);
-    CHECK_INT(r, TXSEND_OK);
-    txsend_outcome_release(&o);
-    check_batch_views(&vault, key_b, other_root, &left, &zero_wei);
-    check_batch_views(&vault, key_a, root, &total, &zero_wei);
+    check_settle_second_batch(&vault, key_a, key_b, root, &total, 600 * FINNEY_WEI);
+    check_books(&vault, creator_id, ETHER_WEI, 0);
     CHECK_U256(balance(&vault), one_eth); /* settling moves no ETH */
 }
+
+/* Creator A's revenue never funds creator B's batch, however much the vault
+ * holds in all; each settle moves its own creator's books only. */
+static void test_settle_bounded_per_creator(void)
+{
+    struct address vault;
+    if (!deploy_vault(&vault) || !tip_creator(&vault, creator_id, stream_id, 700 * FINNEY_WEI) ||
+        !tip_creator(&vault, creator_b_id, stream_b_id, 300 * FINNEY_WEI))
+        return;
+    check_books(&vault, creator_id, 700 * FINNEY_WEI, 700 * FINNEY_WEI);
+    check_books(&vault, creator_b_id, 300 * FINNEY_WEI, 300 * FINNEY_WEI);
+    check_books(&vault, creator_c_id, 0, 0);
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(ETHER_WEI));
+    uint8_t key_a[32], key_b1[32], key_b2[32], key_c[32], root[32];
+    chain_key_of(key_a, "2f0e4a6c-1b3d-4e5f-8a7b-9c0d1e2f3a4b");
+    chain_key_of(key_b1, "3a1b2c3d-4e5f-4a6b-9c8d-7e6f5a4b3c2d");
+    chain_key_of(key_b2, "4b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e");
+    chain_key_of(key_c, "5c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f");
+    chain_key_of(root, "a root; nothing is claimed in this test");
+    struct u256 b_all = wei(300 * FINNEY_WEI), b_plus = add_wei(b_all, wei(1));
+    struct u256 one = wei(1), none = wei(0);
+
+    check_insufficient(&vault, key_b1, creator_b_id, root, &b_plus, &b_all);
+    check_insufficient(&vault, key_c, creator_c_id, root, &one, &none);
+    CHECK(settle_ok(&vault, key_b1, creator_b_id, root, 300 * FINNEY_WEI, 0) != 0);
+    check_books(&vault, creator_b_id, 300 * FINNEY_WEI, 0);
+    check_books(&vault, creator_id, 700 * FINNEY_WEI, 700 * FINNEY_WEI);
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(700 * FINNEY_WEI));
+
+    /* B has nothing left, although the vault still holds A's 700 finney. */
+    check_insufficient(&vault, key_b2, creator_b_id, root, &one, &none);
+    CHECK(settle_ok(&vault, key_a, creator_id, root, 700 * FINNEY_WEI - 1, 0) != 0);
+    check_books(&vault, creator_id, 700 * FINNEY_WEI, 1);
+    check_books(&vault, creator_b_id, 300 * FINNEY_WEI, 0);
+    check_books(&vault, creator_c_id, 0, 0);
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(1));
+    CHECK_U256(balance(&vault), wei(ETHER_WEI));
+}
+
+/* ---- tests: claims ------------------------------------------------------------------ */
 
 static void check_claimed_log(const struct rpc_receipt *r, const struct address *vault,
                               const uint8_t batch_key[32], const struct payout *p)
@@ -898,6 +949,7 @@ static void test_claim(void)
     CHECK_U256(balance(&vault), wei(5));
     CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(5));
     CHECK_U256(view_u256(&vault, "settlementTotal(bytes32)", &key, 1), total);
+    check_books(&vault, creator_id, 2 * ETHER_WEI + 5, 5);
 }
 
 /* A batch settled for less than its tree pays out at most its total. */
@@ -933,6 +985,555 @@ static void test_claim_bounded_by_batch_total(void)
     CHECK(claim_ok(&vault, batch_key, &t, &p[0]) > 0);
     merkle_tree_release(&t);
     CHECK_U256(balance(&vault), wei(ETHER_WEI - 40 * FINNEY_WEI));
+}
+
+/* p's claim, with a valid proof, reverts with error_signature(want)
+ * (compared as ABI words); no ETH moves and claimed() does not change. */
+static void check_payout_claim_reverts(const struct address *vault, const uint8_t batch_key[32],
+                                       const struct merkle_tree *t, const struct payout *p,
+                                       const char *error_signature, const struct abi_value *want,
+                                       size_t want_count)
+{
+    uint8_t proof[MERKLE_PROOF_MAX][32];
+    size_t proof_len = 0;
+    if (!tree_proof(proof, &proof_len, t, p))
+        return;
+    bool claimed_before = view_claimed(vault, batch_key, &p->account);
+    struct u256 vault_before = balance(vault), payee_before = balance(&p->account);
+    struct txsend_outcome o;
+    enum txsend_result r = send_claim(&o, ACCT_RELAYER, vault, batch_key, &p->account,
+                                      &p->amount_wei, (const uint8_t(*)[32])proof, proof_len);
+    CHECK_REVERT_WORDS(r, &o, error_signature, want, want_count);
+    txsend_outcome_release(&o);
+    CHECK_U256(balance(vault), vault_before);
+    CHECK_U256(balance(&p->account), payee_before);
+    CHECK(view_claimed(vault, batch_key, &p->account) == claimed_before);
+}
+
+/* p's claim sent by the relayer with a fixed gas limit (no estimate), mined
+ * in a block whose timestamp is `ts` exactly. Returns the receipt's status
+ * (1 paid, 0 reverted, -1 nothing mined), having checked that exactly p's
+ * amount moved on 1 and nothing on 0. */
+static int claim_mined_at(const struct address *vault, const uint8_t batch_key[32],
+                          const struct merkle_tree *t, const struct payout *p, uint64_t ts)
+{
+    uint8_t proof[MERKLE_PROOF_MAX][32];
+    size_t proof_len = 0;
+    if (!tree_proof(proof, &proof_len, t, p) || !chain_set_next_block_time(ts))
+        return -1;
+    struct u256 vault_before = balance(vault), payee_before = balance(&p->account), moved = wei(0);
+    struct abi_value args[4] = {abi_value_bytes32(batch_key), abi_value_address(&p->account),
+                                abi_value_uint256(&p->amount_wei),
+                                abi_value_bytes32_array(proof[0], proof_len)};
+    struct txsend_outcome o;
+    struct err e = {0};
+    enum txsend_result r = chain_send_call(&o, &chain, ACCT_RELAYER, vault, NULL,
+                                           "claim(bytes32,address,uint256,bytes32[])", args, 4,
+                                           GAS_FIXED_FOR_TIMED_TX, &e);
+    int status = o.has_receipt ? (int)o.receipt.status : -1;
+    CHECK_MSG(o.has_receipt, "claim at %llu: %s", (unsigned long long)ts, e.msg);
+    if (o.has_receipt) {
+        CHECK_INT(chain_block_time(o.receipt.block_number), ts);
+        CHECK_INT(r, status == 1 ? TXSEND_OK : TXSEND_ERR_REVERTED);
+        if (status == 1) {
+            check_claimed_log(&o.receipt, vault, batch_key, p);
+            moved = p->amount_wei;
+        }
+    }
+    txsend_outcome_release(&o);
+    CHECK_U256(balance(&p->account), add_wei(payee_before, moved));
+    CHECK_U256(balance(vault), sub_wei(vault_before, moved));
+    CHECK(view_claimed(vault, batch_key, &p->account) == (status == 1));
+    return status;
+}
+
+/* The same root settled under a second batch key is a second allocation:
+ * it needs unallocated revenue of its own, so the two batches together never
+ * pay out more than the creator received. */
+static void test_same_root_two_keys_cannot_overdraw(void)
+{
+    struct address vault;
+    if (!deploy_vault(&vault) || !fund_vault(&vault, 150 * FINNEY_WEI))
+        return;
+    struct payout p[2] = {{payee(0), wei(60 * FINNEY_WEI)}, {payee(1), wei(40 * FINNEY_WEI)}};
+    struct merkle_tree t = {0};
+    uint8_t root[32], key1[32], key2[32];
+    chain_key_of(key1, "6d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a");
+    chain_key_of(key2, "7e5f6a7b-8c9d-4e0f-9a1b-2c3d4e5f6a7b");
+    if (!tree_build(&t, root, p, 2))
+        return;
+    struct u256 total = wei(100 * FINNEY_WEI), half = wei(50 * FINNEY_WEI);
+    CHECK(settle_ok(&vault, key1, creator_id, root, 100 * FINNEY_WEI, 0) != 0);
+    check_insufficient(&vault, key2, creator_id, root, &total, &half);
+    CHECK(settle_ok(&vault, key2, creator_id, root, 50 * FINNEY_WEI, 0) != 0);
+    check_books(&vault, creator_id, 150 * FINNEY_WEI, 0);
+
+    CHECK(claim_ok(&vault, key1, &t, &p[0]) > 0);
+    CHECK(claim_ok(&vault, key1, &t, &p[1]) > 0);
+    CHECK(claim_ok(&vault, key2, &t, &p[1]) > 0);
+    struct u256 left = wei(10 * FINNEY_WEI);
+    struct abi_value want[3] = {abi_value_bytes32(key2), abi_value_uint256(&p[0].amount_wei),
+                                abi_value_uint256(&left)};
+    check_payout_claim_reverts(&vault, key2, &t, &p[0], "BatchOverdrawn(bytes32,uint256,uint256)",
+                               want, 3);
+    merkle_tree_release(&t);
+    CHECK_U256(view_by_key(&vault, "settlementRemaining(bytes32)", key1), wei(0));
+    CHECK_U256(view_by_key(&vault, "settlementRemaining(bytes32)", key2), left);
+    CHECK_U256(balance(&vault), left); /* 150 finney in, 140 out */
+    check_books(&vault, creator_id, 150 * FINNEY_WEI, 0);
+}
+
+/* ---- tests: the audit window and the guardian --------------------------------------- */
+
+/* Claims open at claimableAt = the settle block's time + claimDelay: a claim
+ * mined at claimableAt - 1 reverts, one estimated there reverts
+ * NotYetClaimable(batchKey, claimableAt), one mined at claimableAt pays. */
+static void test_claim_waits_for_audit_window(void)
+{
+    struct address vault;
+    if (!deploy_vault_with(&vault, CLAIM_DELAY_S, 0) || !fund_vault(&vault, ETHER_WEI))
+        return;
+    CHECK_U256(view_u256_noargs(&vault, "claimDelay()"), wei(CLAIM_DELAY_S));
+    CHECK_U256(view_u256_noargs(&vault, "claimWindow()"), wei(0));
+    struct payout p[2] = {{payee(2), wei(300 * FINNEY_WEI + 1)},
+                          {payee(3), wei(200 * FINNEY_WEI - 1)}};
+    struct merkle_tree t = {0};
+    uint8_t root[32], key[32];
+    chain_key_of(key, "8f6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c");
+    if (!tree_build(&t, root, p, 2))
+        return;
+    uint64_t at = settle_ok(&vault, key, creator_id, root, 500 * FINNEY_WEI, CLAIM_DELAY_S);
+    struct abi_value want[2] = {abi_value_bytes32(key), abi_value_u64(at)};
+    if (at != 0) {
+        check_payout_claim_reverts(&vault, key, &t, &p[0], "NotYetClaimable(bytes32,uint64)", want,
+                                   2);
+        /* Mined, not estimated, at the boundary: an estimate may run in a
+         * pending block a second later (see chain_set_next_block_time). */
+        CHECK_INT(claim_mined_at(&vault, key, &t, &p[0], at - 1), 0);
+        CHECK_INT(chain_now(), at - 1);
+        CHECK(!view_claimed(&vault, key, &p[0].account));
+        CHECK_INT(claim_mined_at(&vault, key, &t, &p[0], at), 1);
+        CHECK(claim_ok(&vault, key, &t, &p[1]) > 0);
+    }
+    merkle_tree_release(&t);
+    check_books(&vault, creator_id, ETHER_WEI, 500 * FINNEY_WEI);
+    CHECK_U256(balance(&vault), wei(500 * FINNEY_WEI));
+}
+
+/* One SettlementCancelled or SettlementReclaimed log, the receipt's only one:
+ * (bytes32 indexed batchKey, bytes32 indexed creatorKey, uint256 amount). */
+static void check_batch_release_log(const struct rpc_receipt *r, const struct address *vault,
+                                    const char *event_signature, const uint8_t batch_key[32],
+                                    const uint8_t creator_key[32], uint64_t amount_wei)
+{
+    struct chain_log l;
+    CHECK_INT(json_array_size(r->logs), 1);
+    if (!one_log(&l, r, vault, event_signature))
+        return;
+    CHECK_INT(l.topic_count, 3);
+    CHECK_MEM(l.topic[1], batch_key, 32);
+    CHECK_MEM(l.topic[2], creator_key, 32);
+    struct abi_value d = abi_value_of_type(ABI_TYPE_UINT256);
+    CHECK_INT(l.data_len, 32);
+    CHECK_INT(abi_decode(&d, 1, l.data, l.data_len, NULL), ABI_OK);
+    CHECK_U256(d.as.uint256, wei(amount_wei));
+}
+
+/* A cancelled batch: its key cannot be settled again (for any creator), it
+ * cannot be cancelled again, and no claim on it pays, before or after its
+ * claimableAt. */
+static void check_cancelled_batch_is_dead(const struct address *vault, const uint8_t key[32],
+                                          const struct merkle_tree *t, const struct payout *p,
+                                          uint64_t claimable_at)
+{
+    uint8_t root[32], creator_b_key[32];
+    merkle_tree_root(root, t);
+    chain_key_of(creator_b_key, creator_b_id);
+    struct abi_value used = abi_value_bytes32(key);
+    struct abi_value dead[2] = {abi_value_bytes32(key), abi_value_uint8(BATCH_CANCELLED)};
+    struct u256 one = wei(1);
+    struct txsend_outcome o;
+    enum txsend_result r = send_settle(&o, ACCT_OPERATOR, vault, key, root, &one);
+    CHECK_REVERT(r, &o, "BatchAlreadyUsed(bytes32)", &used, 1);
+    txsend_outcome_release(&o);
+    r = send_settle_for(&o, ACCT_OPERATOR, vault, key, creator_b_key, root, &one);
+    CHECK_REVERT(r, &o, "BatchAlreadyUsed(bytes32)", &used, 1);
+    txsend_outcome_release(&o);
+    check_by_key_reverts(vault, ACCT_GUARDIAN, "cancelSettlement(bytes32)", key,
+                         "BatchNotLive(bytes32,uint8)", dead, 2);
+    check_payout_claim_reverts(vault, key, t, &p[0], "BatchNotLive(bytes32,uint8)", dead, 2);
+    if (chain_mine_at(claimable_at))
+        check_payout_claim_reverts(vault, key, t, &p[1], "BatchNotLive(bytes32,uint8)", dead, 2);
+}
+
+/* Only the guardian cancels; the batch's total goes back to its creator's
+ * unallocated revenue (not to another creator's), and can be settled again
+ * under a new key. */
+static void test_guardian_cancels_in_audit_window(void)
+{
+    struct address vault;
+    if (!deploy_vault_with(&vault, CLAIM_DELAY_S, 0) || !fund_vault(&vault, 500 * FINNEY_WEI) ||
+        !tip_creator(&vault, creator_b_id, stream_b_id, 200 * FINNEY_WEI))
+        return;
+    struct payout p[2] = {{payee(0), wei(100 * FINNEY_WEI)}, {payee(1), wei(200 * FINNEY_WEI)}};
+    struct merkle_tree t = {0};
+    uint8_t root[32], key[32], again[32], unknown[32], creator_key[32], role[32];
+    chain_key_of(key, "9a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d");
+    chain_key_of(again, "0b8c9d0e-1f2a-4b3c-8d4e-5f6a7b8c9d0e");
+    chain_key_of(unknown, "00000000-0000-4000-8000-000000000000");
+    chain_key_of(creator_key, creator_id);
+    guardian_role(role);
+    if (!tree_build(&t, root, p, 2))
+        return;
+    uint64_t at = settle_ok(&vault, key, creator_id, root, 300 * FINNEY_WEI, CLAIM_DELAY_S);
+    check_books(&vault, creator_id, 500 * FINNEY_WEI, 200 * FINNEY_WEI);
+    static const size_t not_guardian[3] = {ACCT_OPERATOR, ACCT_ADMIN, ACCT_FAN};
+    check_by_key_denied(&vault, not_guardian, 3, "cancelSettlement(bytes32)", key, role);
+    struct abi_value no_batch = abi_value_bytes32(unknown);
+    check_by_key_reverts(&vault, ACCT_GUARDIAN, "cancelSettlement(bytes32)", unknown,
+                         "UnknownBatch(bytes32)", &no_batch, 1);
+
+    struct txsend_outcome o;
+    enum txsend_result r = send_by_key(&o, ACCT_GUARDIAN, &vault, "cancelSettlement(bytes32)", key);
+    CHECK_INT(r, TXSEND_OK);
+    if (r == TXSEND_OK)
+        check_batch_release_log(&o.receipt, &vault, "SettlementCancelled(bytes32,bytes32,uint256)",
+                                key, creator_key, 300 * FINNEY_WEI);
+    txsend_outcome_release(&o);
+    check_books(&vault, creator_id, 500 * FINNEY_WEI, 500 * FINNEY_WEI);
+    check_books(&vault, creator_b_id, 200 * FINNEY_WEI, 200 * FINNEY_WEI);
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(700 * FINNEY_WEI));
+    CHECK_U256(balance(&vault), wei(700 * FINNEY_WEI));
+    check_batch_state(&vault, key, creator_key, 0, at);
+    CHECK_U256(view_by_key(&vault, "settlementTotal(bytes32)", key), wei(300 * FINNEY_WEI));
+    if (at != 0)
+        check_cancelled_batch_is_dead(&vault, key, &t, p, at);
+    merkle_tree_release(&t);
+    CHECK(settle_ok(&vault, again, creator_id, root, 500 * FINNEY_WEI, CLAIM_DELAY_S) != 0);
+    check_books(&vault, creator_id, 500 * FINNEY_WEI, 0);
+    check_books(&vault, creator_b_id, 200 * FINNEY_WEI, 200 * FINNEY_WEI);
+}
+
+/* The veto ends when claims open: a cancel mined at claimableAt - 1 succeeds,
+ * one estimated at claimableAt reverts AuditWindowClosed, and with
+ * claimDelay 0 there is no window at all. */
+static void test_cancel_only_inside_audit_window(void)
+{
+    struct address vault, instant;
+    if (!deploy_vault_with(&vault, CLAIM_DELAY_S, 0) || !deploy_vault(&instant) ||
+        !fund_vault(&vault, ETHER_WEI) || !fund_vault(&instant, ETHER_WEI))
+        return;
+    uint8_t root[32], key1[32], key2[32], creator_key[32];
+    chain_key_of(root, "a root; nothing is claimed in this test");
+    chain_key_of(key1, "1c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e1f");
+    chain_key_of(key2, "2d0e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a");
+    chain_key_of(creator_key, creator_id);
+    uint64_t at1 = settle_ok(&vault, key1, creator_id, root, 100 * FINNEY_WEI, CLAIM_DELAY_S);
+    uint64_t at2 = settle_ok(&vault, key2, creator_id, root, 200 * FINNEY_WEI, CLAIM_DELAY_S);
+    uint64_t at0 = settle_ok(&instant, key1, creator_id, root, 300 * FINNEY_WEI, 0);
+    if (at1 == 0 || at2 == 0 || at0 == 0)
+        return;
+    struct abi_value closed0[2] = {abi_value_bytes32(key1), abi_value_u64(at0)};
+    check_by_key_reverts(&instant, ACCT_GUARDIAN, "cancelSettlement(bytes32)", key1,
+                         "AuditWindowClosed(bytes32,uint64)", closed0, 2);
+
+    struct txsend_outcome o;
+    enum txsend_result r =
+        send_by_key_at(&o, ACCT_GUARDIAN, &vault, "cancelSettlement(bytes32)", key1, at1 - 1);
+    CHECK_INT(r, TXSEND_OK);
+    if (r == TXSEND_OK)
+        check_batch_release_log(&o.receipt, &vault, "SettlementCancelled(bytes32,bytes32,uint256)",
+                                key1, creator_key, 100 * FINNEY_WEI);
+    txsend_outcome_release(&o);
+    struct abi_value closed2[2] = {abi_value_bytes32(key2), abi_value_u64(at2)};
+    if (chain_mine_at(at2))
+        check_by_key_reverts(&vault, ACCT_GUARDIAN, "cancelSettlement(bytes32)", key2,
+                             "AuditWindowClosed(bytes32,uint64)", closed2, 2);
+    check_batch_state(&vault, key1, creator_key, 0, at1);
+    check_batch_state(&vault, key2, creator_key, 200 * FINNEY_WEI, at2);
+    check_batch_state(&instant, key1, creator_key, 300 * FINNEY_WEI, at0);
+    check_books(&vault, creator_id, ETHER_WEI, 800 * FINNEY_WEI);
+    check_books(&instant, creator_id, ETHER_WEI, 700 * FINNEY_WEI);
+}
+
+/* ---- tests: roles ------------------------------------------------------------------- */
+
+static bool view_has_role(const struct address *vault, const uint8_t role[32],
+                          const struct address *account)
+{
+    struct abi_value args[2] = {abi_value_bytes32(role), abi_value_address(account)};
+    return view_one(vault, ABI_TYPE_BOOL, "hasRole(bytes32,address)", args, 2).as.boolean;
+}
+
+/* Right after deploy each role has exactly its one holder among the dev
+ * accounts, the admin is account 0, and the admin role governs the others. */
+static void check_roles(const struct address *vault)
+{
+    uint8_t roles[3][32] = {{0}}; /* DEFAULT_ADMIN_ROLE is bytes32(0) */
+    operator_role(roles[1]);
+    guardian_role(roles[2]);
+    static const size_t holder[3] = {ACCT_ADMIN, ACCT_OPERATOR, ACCT_GUARDIAN};
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t a = 0; a < CHAIN_DEV_KEYS; a++)
+            CHECK_MSG(view_has_role(vault, roles[i], &chain.addr[a]) == (a == holder[i]),
+                      "role %zu, account %zu", i, a);
+        struct abi_value role = abi_value_bytes32(roles[i]);
+        struct abi_value admin_of =
+            view_one(vault, ABI_TYPE_BYTES32, "getRoleAdmin(bytes32)", &role, 1);
+        CHECK_MEM(admin_of.as.bytes32, roles[0], 32);
+    }
+    struct abi_value got = view_one(vault, ABI_TYPE_BYTES32, "GUARDIAN_ROLE()", NULL, 0);
+    CHECK_MEM(got.as.bytes32, roles[2], 32);
+    got = view_one(vault, ABI_TYPE_BYTES32, "DEFAULT_ADMIN_ROLE()", NULL, 0);
+    CHECK_MEM(got.as.bytes32, roles[0], 32);
+    got = view_one(vault, ABI_TYPE_ADDRESS, "defaultAdmin()", NULL, 0);
+    CHECK(address_eq(&got.as.address, &chain.addr[ACCT_ADMIN]));
+    got = view_one(vault, ABI_TYPE_ADDRESS, "owner()", NULL, 0);
+    CHECK(address_eq(&got.as.address, &chain.addr[ACCT_ADMIN]));
+}
+
+static enum txsend_result send_role_call(struct txsend_outcome *o, size_t from,
+                                         const struct address *vault, const char *sig,
+                                         const uint8_t role[32], size_t account)
+{
+    struct abi_value args[2] = {abi_value_bytes32(role), abi_value_address(&chain.addr[account])};
+    return send_call(o, from, vault, 0, sig, args, 2);
+}
+
+/* The admin grants and revokes a role: RoleGranted(role, account, sender). */
+static void check_admin_grants(const struct address *vault, const uint8_t role[32], size_t account)
+{
+    struct txsend_outcome o;
+    struct chain_log l;
+    enum txsend_result r =
+        send_role_call(&o, ACCT_ADMIN, vault, "grantRole(bytes32,address)", role, account);
+    CHECK_INT(r, TXSEND_OK);
+    if (r == TXSEND_OK && one_log(&l, &o.receipt, vault, "RoleGranted(bytes32,address,address)")) {
+        CHECK_INT(l.topic_count, 4);
+        CHECK_MEM(l.topic[1], role, 32);
+        CHECK(topic_is_address(l.topic[2], &chain.addr[account]));
+        CHECK(topic_is_address(l.topic[3], &chain.addr[ACCT_ADMIN]));
+        CHECK_INT(l.data_len, 0);
+    }
+    txsend_outcome_release(&o);
+    CHECK(view_has_role(vault, role, &chain.addr[account]));
+    r = send_role_call(&o, ACCT_ADMIN, vault, "revokeRole(bytes32,address)", role, account);
+    CHECK_INT(r, TXSEND_OK);
+    txsend_outcome_release(&o);
+    CHECK(!view_has_role(vault, role, &chain.addr[account]));
+}
+
+/* Only the admin grants or revokes: the operator cannot grant roles (not
+ * even to itself, not the guardian's), nor can the guardian or a fan. */
+static void test_roles_after_deploy(void)
+{
+    struct address vault;
+    if (!deploy_vault(&vault))
+        return;
+    check_roles(&vault);
+    uint8_t admin_role[32] = {0}, op[32], guard[32];
+    operator_role(op);
+    guardian_role(guard);
+    static const char grant[] = "grantRole(bytes32,address)",
+                      revoke[] = "revokeRole(bytes32,address)";
+    const struct {
+        size_t from;
+        const char *sig;
+        const uint8_t *role;
+        size_t account;
+    } denied[] = {
+        {ACCT_OPERATOR, grant, op, ACCT_FAN},          {ACCT_OPERATOR, grant, guard, ACCT_OPERATOR},
+        {ACCT_OPERATOR, revoke, guard, ACCT_GUARDIAN}, {ACCT_GUARDIAN, grant, op, ACCT_GUARDIAN},
+        {ACCT_GUARDIAN, revoke, op, ACCT_OPERATOR},    {ACCT_FAN, grant, guard, ACCT_FAN}};
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        struct abi_value want[2] = {abi_value_address(&chain.addr[denied[i].from]),
+                                    abi_value_bytes32(admin_role)};
+        struct txsend_outcome o;
+        enum txsend_result r = send_role_call(&o, denied[i].from, &vault, denied[i].sig,
+                                              denied[i].role, denied[i].account);
+        CHECK_REVERT(r, &o, "AccessControlUnauthorizedAccount(address,bytes32)", want, 2);
+        txsend_outcome_release(&o);
+    }
+    /* The admin role itself is never granted in one step, by anyone. */
+    struct txsend_outcome o;
+    enum txsend_result r =
+        send_role_call(&o, ACCT_OPERATOR, &vault, grant, admin_role, ACCT_OPERATOR);
+    CHECK_REVERT(r, &o, "AccessControlEnforcedDefaultAdminRules()", NULL, 0);
+    txsend_outcome_release(&o);
+    check_roles(&vault);
+    check_admin_grants(&vault, op, ACCT_RELAYER); /* the denied calls were well formed */
+    check_roles(&vault);
+}
+
+/* The hot key stays apart for the vault's whole life, not only at deploy:
+ * the admin cannot make the guardian or itself an operator, nor the operator
+ * a guardian, and a scheduled admin handover to the operator cannot be
+ * accepted (RoleConflict(account) each time, nothing changes). Once the
+ * operator's role is revoked, that account may become the guardian. */
+static void test_operator_never_admin_or_guardian(void)
+{
+    struct address vault;
+    if (!deploy_vault(&vault))
+        return;
+    uint8_t op[32], guard[32];
+    operator_role(op);
+    guardian_role(guard);
+    static const char grant[] = "grantRole(bytes32,address)";
+    const struct {
+        const uint8_t *role;
+        size_t account;
+    } conflicts[] = {{op, ACCT_GUARDIAN}, {op, ACCT_ADMIN}, {guard, ACCT_OPERATOR}};
+    for (size_t i = 0; i < sizeof conflicts / sizeof conflicts[0]; i++) {
+        struct abi_value want = abi_value_address(&chain.addr[conflicts[i].account]);
+        struct txsend_outcome o;
+        enum txsend_result r =
+            send_role_call(&o, ACCT_ADMIN, &vault, grant, conflicts[i].role, conflicts[i].account);
+        CHECK_REVERT(r, &o, "RoleConflict(address)", &want, 1);
+        txsend_outcome_release(&o);
+    }
+    check_roles(&vault);
+
+    struct abi_value to_operator = abi_value_address(&chain.addr[ACCT_OPERATOR]);
+    struct txsend_outcome o;
+    enum txsend_result r =
+        send_call(&o, ACCT_ADMIN, &vault, 0, "beginDefaultAdminTransfer(address)", &to_operator, 1);
+    CHECK_INT(r, TXSEND_OK);
+    txsend_outcome_release(&o);
+    CHECK(chain_advance_time(2 * 24 * 3600));
+    r = send_call(&o, ACCT_OPERATOR, &vault, 0, "acceptDefaultAdminTransfer()", NULL, 0);
+    CHECK_REVERT(r, &o, "RoleConflict(address)", &to_operator, 1);
+    txsend_outcome_release(&o);
+    check_roles(&vault);
+
+    r = send_role_call(&o, ACCT_ADMIN, &vault, "revokeRole(bytes32,address)", op, ACCT_OPERATOR);
+    CHECK_INT(r, TXSEND_OK);
+    txsend_outcome_release(&o);
+    r = send_role_call(&o, ACCT_ADMIN, &vault, grant, guard, ACCT_OPERATOR);
+    CHECK_INT(r, TXSEND_OK);
+    txsend_outcome_release(&o);
+    CHECK(view_has_role(&vault, guard, &chain.addr[ACCT_OPERATOR]));
+    CHECK(!view_has_role(&vault, op, &chain.addr[ACCT_OPERATOR]));
+}
+
+/* ---- tests: reclaim ----------------------------------------------------------------- */
+
+/* Without a claim window claims never expire and nothing can be reclaimed;
+ * reclaim is the operator's alone (role checked first). */
+static void test_reclaim_needs_claim_window(void)
+{
+    struct address vault;
+    if (!deploy_vault(&vault) || !fund_vault(&vault, ETHER_WEI))
+        return;
+    struct payout p[2] = {{payee(0), wei(150 * FINNEY_WEI)}, {payee(1), wei(250 * FINNEY_WEI)}};
+    struct merkle_tree t = {0};
+    uint8_t root[32], key[32], role[32];
+    chain_key_of(key, "3e1f2a3b-4c5d-4e6f-9a7b-8c9d0e1f2a3b");
+    operator_role(role);
+    if (!tree_build(&t, root, p, 2))
+        return;
+    uint64_t at = settle_ok(&vault, key, creator_id, root, 400 * FINNEY_WEI, 0);
+    static const size_t not_operator[3] = {ACCT_ADMIN, ACCT_GUARDIAN, ACCT_FAN};
+    check_by_key_denied(&vault, not_operator, 3, "reclaim(bytes32)", key, role);
+    check_by_key_reverts(&vault, ACCT_OPERATOR, "reclaim(bytes32)", key, "NoClaimWindow()", NULL,
+                         0);
+    CHECK(claim_ok(&vault, key, &t, &p[0]) > 0);
+    if (at != 0 && chain_mine_at(at + 2 * CLAIM_WINDOW_S)) {
+        check_by_key_reverts(&vault, ACCT_OPERATOR, "reclaim(bytes32)", key, "NoClaimWindow()",
+                             NULL, 0);
+        CHECK(claim_ok(&vault, key, &t, &p[1]) > 0);
+    }
+    merkle_tree_release(&t);
+    check_books(&vault, creator_id, ETHER_WEI, 600 * FINNEY_WEI);
+    CHECK_U256(balance(&vault), wei(600 * FINNEY_WEI));
+}
+
+/* Claims run from claimableAt to closesAt - 1: p[0] claims early, p[1] at
+ * the last second; reclaim is refused until closesAt, and p[2]'s claim is
+ * refused from closesAt on (mined and estimated). */
+static void check_claims_until_window_closes(const struct address *vault, const uint8_t key[32],
+                                             const struct merkle_tree *t, const struct payout *p,
+                                             uint64_t at, uint64_t closes_at)
+{
+    struct abi_value open[2] = {abi_value_bytes32(key), abi_value_u64(closes_at)};
+    check_by_key_reverts(vault, ACCT_OPERATOR, "reclaim(bytes32)", key,
+                         "ClaimWindowOpen(bytes32,uint256)", open, 2);
+    if (!chain_mine_at(at))
+        return;
+    CHECK(claim_ok(vault, key, t, &p[0]) > 0);
+    /* Mined at exact times, not estimated: see chain_set_next_block_time. */
+    struct txsend_outcome o;
+    CHECK_INT(send_by_key_at(&o, ACCT_OPERATOR, vault, "reclaim(bytes32)", key, closes_at - 2),
+              TXSEND_ERR_REVERTED);
+    txsend_outcome_release(&o);
+    CHECK_INT(claim_mined_at(vault, key, t, &p[1], closes_at - 1), 1);
+    CHECK_INT(claim_mined_at(vault, key, t, &p[2], closes_at), 0);
+    struct abi_value closed[2] = {abi_value_bytes32(key), abi_value_u64(closes_at)};
+    check_payout_claim_reverts(vault, key, t, &p[2], "ClaimWindowClosed(bytes32,uint256)", closed,
+                               2);
+}
+
+/* After reclaim the batch is dead: no claim, no second reclaim, no cancel. */
+static void check_reclaimed_batch_is_dead(const struct address *vault, const uint8_t key[32],
+                                          const struct merkle_tree *t, const struct payout *p)
+{
+    struct abi_value dead[2] = {abi_value_bytes32(key), abi_value_uint8(BATCH_RECLAIMED)};
+    check_payout_claim_reverts(vault, key, t, &p[2], "BatchNotLive(bytes32,uint8)", dead, 2);
+    check_by_key_reverts(vault, ACCT_OPERATOR, "reclaim(bytes32)", key,
+                         "BatchNotLive(bytes32,uint8)", dead, 2);
+    check_by_key_reverts(vault, ACCT_GUARDIAN, "cancelSettlement(bytes32)", key,
+                         "BatchNotLive(bytes32,uint8)", dead, 2);
+}
+
+/* Reclaim returns exactly what the batch still owes (p[2]'s unclaimed
+ * amount) to its creator's unallocated revenue, moves no ETH, and the money
+ * can be settled again. */
+static void test_reclaim_after_claim_window(void)
+{
+    struct address vault;
+    if (!deploy_vault_with(&vault, CLAIM_DELAY_S, CLAIM_WINDOW_S) ||
+        !fund_vault(&vault, ETHER_WEI) ||
+        !tip_creator(&vault, creator_b_id, stream_b_id, 100 * FINNEY_WEI))
+        return;
+    struct payout p[3] = {{payee(0), wei(100 * FINNEY_WEI + 1)},
+                          {payee(1), wei(200 * FINNEY_WEI + 2)},
+                          {payee(2), wei(300 * FINNEY_WEI - 3)}};
+    const uint64_t owed_wei = 300 * FINNEY_WEI - 3, paid_wei = 300 * FINNEY_WEI + 3;
+    struct merkle_tree t = {0};
+    uint8_t root[32], key[32], again[32], unknown[32], creator_key[32], role[32];
+    chain_key_of(key, "4f2a3b4c-5d6e-4f7a-8b8c-9d0e1f2a3b4c");
+    chain_key_of(again, "5a3b4c5d-6e7f-4a8b-9c9d-0e1f2a3b4c5d");
+    chain_key_of(unknown, "00000000-0000-4000-8000-000000000000");
+    chain_key_of(creator_key, creator_id);
+    operator_role(role);
+    if (!tree_build(&t, root, p, 3))
+        return;
+    CHECK_U256(view_u256_noargs(&vault, "claimWindow()"), wei(CLAIM_WINDOW_S));
+    uint64_t at = settle_ok(&vault, key, creator_id, root, 600 * FINNEY_WEI, CLAIM_DELAY_S);
+    if (at != 0)
+        check_claims_until_window_closes(&vault, key, &t, p, at, at + CLAIM_WINDOW_S);
+    static const size_t not_operator[3] = {ACCT_ADMIN, ACCT_GUARDIAN, ACCT_FAN};
+    check_by_key_denied(&vault, not_operator, 3, "reclaim(bytes32)", key, role);
+    struct abi_value no_batch = abi_value_bytes32(unknown);
+    check_by_key_reverts(&vault, ACCT_OPERATOR, "reclaim(bytes32)", unknown,
+                         "UnknownBatch(bytes32)", &no_batch, 1);
+
+    struct txsend_outcome o;
+    enum txsend_result r = send_by_key(&o, ACCT_OPERATOR, &vault, "reclaim(bytes32)", key);
+    CHECK_INT(r, TXSEND_OK);
+    if (r == TXSEND_OK)
+        check_batch_release_log(&o.receipt, &vault, "SettlementReclaimed(bytes32,bytes32,uint256)",
+                                key, creator_key, owed_wei);
+    txsend_outcome_release(&o);
+    CHECK_U256(balance(&vault), wei(ETHER_WEI + 100 * FINNEY_WEI - paid_wei));
+    check_books(&vault, creator_id, ETHER_WEI, 400 * FINNEY_WEI + owed_wei);
+    check_books(&vault, creator_b_id, 100 * FINNEY_WEI, 100 * FINNEY_WEI);
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(500 * FINNEY_WEI + owed_wei));
+    check_batch_state(&vault, key, creator_key, 0, at);
+    check_reclaimed_batch_is_dead(&vault, key, &t, p);
+    merkle_tree_release(&t);
+    CHECK(settle_ok(&vault, again, creator_id, root, 400 * FINNEY_WEI + owed_wei, CLAIM_DELAY_S) !=
+          0);
+    check_books(&vault, creator_id, ETHER_WEI, 0);
 }
 
 /* ---- tests: recordings -------------------------------------------------------------- */
@@ -1040,117 +1641,190 @@ static void test_anchor_recording(void)
     check_recording_root(&vault, other_root, zero); /* another stream: untouched */
 }
 
-/* ---- tests: gas ----------------------------------------------------------------------- */
+/* ---- tests: constructors ------------------------------------------------------------ */
 
-/* 21000 + 4 per zero byte + 16 per other byte of the settle calldata. */
-static uint64_t settle_intrinsic_gas(const uint8_t batch_key[32], const uint8_t root[32],
-                                     const struct u256 *total)
+static void check_vault_ctor_reverts(const struct address *admin, const struct address *op,
+                                     const struct address *guardian, uint64_t claim_delay_s,
+                                     uint64_t claim_window_s, const char *error_signature,
+                                     const struct abi_value *want, size_t want_count)
 {
-    struct abi_value args[3] = {abi_value_bytes32(batch_key), abi_value_bytes32(root),
-                                abi_value_uint256(total)};
-    struct buf data;
-    uint64_t gas = 21000;
-    buf_init(&data, 256);
-    ASSERT(abi_encode_call(&data, "settle(bytes32,bytes32,uint256)", args, 3, NULL) == ABI_OK);
-    for (size_t i = 0; i < data.len; i++)
-        gas += data.data[i] == 0 ? 4u : 16u;
-    buf_release(&data);
-    return gas;
-}
-
-static uint64_t settle_gas(const struct address *vault, const char *settlement_id,
-                           const uint8_t root[32], const struct u256 *total, uint64_t *exec_out)
-{
-    uint8_t key[32];
-    chain_key_of(key, settlement_id);
+    struct abi_value ctor[5] = {abi_value_address(admin), abi_value_address(op),
+                                abi_value_address(guardian), abi_value_u64(claim_delay_s),
+                                abi_value_u64(claim_window_s)};
+    struct address out;
     struct txsend_outcome o;
-    uint64_t gas = 0;
-    enum txsend_result r = send_settle(&o, ACCT_OPERATOR, vault, key, root, total);
-    CHECK_INT(r, TXSEND_OK);
-    if (r == TXSEND_OK)
-        gas = o.receipt.gas_used;
+    struct err e = {0};
+    enum txsend_result r =
+        chain_deploy_send(&o, &out, &chain, ACCT_ADMIN, VAULT_ARTIFACT, NULL, ctor, 5, &e);
+    CHECK_REVERT_WORDS(r, &o, error_signature, want, want_count);
     txsend_outcome_release(&o);
-    uint64_t intrinsic = settle_intrinsic_gas(key, root, total);
-    *exec_out = gas > intrinsic ? gas - intrinsic : 0;
-    return gas;
 }
 
-/* 100 payees of 10 finney: anvil account 4 and 99 addresses derived from the
- * vault's address, so they are new accounts on every run. */
-static void hundred_payees(struct payout *p, const struct address *vault)
+/* The largest delays are accepted, and admin may equal guardian (make run
+ * deploys so); the limits are the contract's own constants. */
+static void check_vault_ctor_limits(void)
 {
-    char vault_hex[ADDRESS_TEXT_SIZE];
-    address_format_lower(vault_hex, vault);
-    for (size_t i = 0; i < 100; i++) {
-        char label[96];
-        uint8_t h[32];
-        int n = snprintf(label, sizeof label, "%s payee %zu", vault_hex, i);
-        ASSERT(n > 0 && (size_t)n < sizeof label);
-        keccak256(h, label, (size_t)n);
-        memcpy(p[i].account.bytes, h + 12, 20);
-        p[i].amount_wei = wei(10 * FINNEY_WEI);
-    }
-    p[0].account = payee(0);
-}
-
-/* Settles a 1-payee warm-up batch, then a 2-payee and a 100-payee batch of
- * the same total, and compares their gas; then claims from both. */
-static void measure_gas(const struct address *vault, const struct merkle_tree *t2,
-                        const struct payout *two, const struct merkle_tree *t100,
-                        const struct payout *hundred, const uint8_t r1[32],
-                        const struct u256 *total1, const uint8_t r2[32], const uint8_t r100[32])
-{
-    struct u256 total = payouts_total(two, 2);
-    uint64_t exec1 = 0, exec2 = 0, exec100 = 0;
-    uint8_t k2[32], k100[32];
-    /* The first settle turns the allocated counter from zero to non-zero; the
-     * two measured ones both find it non-zero and write fresh batch slots. */
-    uint64_t g1 = settle_gas(vault, "settle-warmup", r1, total1, &exec1);
-    uint64_t g2 = settle_gas(vault, "settle-two", r2, &total, &exec2);
-    uint64_t g100 = settle_gas(vault, "settle-hundred", r100, &total, &exec100);
-    fprintf(stdout,
-            "# settle gasUsed: first %llu, 2 payees %llu, 100 payees %llu "
-            "(without calldata: %llu / %llu / %llu)\n",
-            (unsigned long long)g1, (unsigned long long)g2, (unsigned long long)g100,
-            (unsigned long long)exec1, (unsigned long long)exec2, (unsigned long long)exec100);
-    CHECK(g2 > 0 && g100 > 0);
-    CHECK_INT(exec2, exec100);
-
-    chain_key_of(k2, "settle-two");
-    chain_key_of(k100, "settle-hundred");
-    struct u256 existing = balance(&two[0].account);
-    CHECK(!u256_is_zero(&existing)); /* the measured payee is a funded account */
-    uint64_t c2 = claim_ok(vault, k2, t2, &two[0]);
-    uint64_t c100 = claim_ok(vault, k100, t100, &hundred[0]);
-    uint64_t c_new = claim_ok(vault, k100, t100, &hundred[57]);
-    fprintf(stdout,
-            "# claim gasUsed, existing payee: 2-payee batch %llu, 100-payee batch %llu; "
-            "new account in the 100-payee batch %llu\n",
-            (unsigned long long)c2, (unsigned long long)c100, (unsigned long long)c_new);
-    CHECK(c2 > 0 && c2 <= CLAIM_GAS_MAX);
-    CHECK(c100 > 0 && c100 <= CLAIM_GAS_MAX);
-    CHECK(c_new > c100); /* paying a new account costs more (account creation) */
-}
-
-static void test_gas(void)
-{
+    const struct address *admin = &chain.addr[ACCT_ADMIN];
+    struct abi_value ctor[5] = {abi_value_address(admin),
+                                abi_value_address(&chain.addr[ACCT_OPERATOR]),
+                                abi_value_address(admin), abi_value_u64(CLAIM_DELAY_MAX_S),
+                                abi_value_u64(CLAIM_WINDOW_MAX_S)};
     struct address vault;
-    if (!deploy_vault(&vault) || !fund_vault(&vault, 5 * ETHER_WEI))
+    struct txsend_outcome o;
+    struct err e = {0};
+    enum txsend_result r =
+        chain_deploy_send(&o, &vault, &chain, ACCT_ADMIN, VAULT_ARTIFACT, NULL, ctor, 5, &e);
+    CHECK_MSG(r == TXSEND_OK, "deploy vault at the limits: %s", e.msg);
+    txsend_outcome_release(&o);
+    if (r != TXSEND_OK)
         return;
-    static struct payout hundred[100];
-    struct payout first[1] = {{payee(1), wei(ETHER_WEI / 2)}};
-    struct payout two[2] = {{payee(0), wei(400 * FINNEY_WEI)}, {payee(2), wei(600 * FINNEY_WEI)}};
-    hundred_payees(hundred, &vault);
-    CHECK_U256(payouts_total(hundred, 100), payouts_total(two, 2));
-    struct merkle_tree t1 = {0}, t2 = {0}, t100 = {0};
-    uint8_t r1[32], r2[32], r100[32];
-    struct u256 total1 = payouts_total(first, 1);
-    if (tree_build(&t1, r1, first, 1) && tree_build(&t2, r2, two, 2) &&
-        tree_build(&t100, r100, hundred, 100))
-        measure_gas(&vault, &t2, two, &t100, hundred, r1, &total1, r2, r100);
-    merkle_tree_release(&t1);
-    merkle_tree_release(&t2);
-    merkle_tree_release(&t100);
+    uint8_t guard[32];
+    guardian_role(guard);
+    CHECK(view_has_role(&vault, guard, admin));
+    CHECK_U256(view_u256_noargs(&vault, "claimDelay()"), wei(CLAIM_DELAY_MAX_S));
+    CHECK_U256(view_u256_noargs(&vault, "claimWindow()"), wei(CLAIM_WINDOW_MAX_S));
+    CHECK_U256(view_u256_noargs(&vault, "CLAIM_DELAY_MAX()"), wei(CLAIM_DELAY_MAX_S));
+    CHECK_U256(view_u256_noargs(&vault, "CLAIM_WINDOW_MAX()"), wei(CLAIM_WINDOW_MAX_S));
+}
+
+static void test_vault_constructor_reverts(void)
+{
+    const struct address zero = {{0}}, *admin = &chain.addr[ACCT_ADMIN];
+    const struct address *op = &chain.addr[ACCT_OPERATOR], *guard = &chain.addr[ACCT_GUARDIAN];
+    uint64_t nonce = nonce_of(admin);
+    struct abi_value no_admin = abi_value_address(&zero);
+    check_vault_ctor_reverts(&zero, op, guard, 0, 0, "AccessControlInvalidDefaultAdmin(address)",
+                             &no_admin, 1);
+    check_vault_ctor_reverts(admin, &zero, guard, 0, 0, "ZeroAddress()", NULL, 0);
+    check_vault_ctor_reverts(admin, op, &zero, 0, 0, "ZeroAddress()", NULL, 0);
+    struct abi_value conflict_admin = abi_value_address(admin);
+    check_vault_ctor_reverts(admin, admin, guard, 0, 0, "RoleConflict(address)", &conflict_admin,
+                             1);
+    struct abi_value conflict_guard = abi_value_address(guard);
+    check_vault_ctor_reverts(admin, guard, guard, 0, 0, "RoleConflict(address)", &conflict_guard,
+                             1);
+    struct abi_value delay[2] = {abi_value_u64(CLAIM_DELAY_MAX_S + 1),
+                                 abi_value_u64(CLAIM_DELAY_MAX_S)};
+    check_vault_ctor_reverts(admin, op, guard, CLAIM_DELAY_MAX_S + 1, 0,
+                             "ClaimDelayTooLong(uint64,uint64)", delay, 2);
+    struct abi_value window[2] = {abi_value_u64(CLAIM_WINDOW_MAX_S + 1),
+                                  abi_value_u64(CLAIM_WINDOW_MAX_S)};
+    check_vault_ctor_reverts(admin, op, guard, 0, CLAIM_WINDOW_MAX_S + 1,
+                             "ClaimWindowTooLong(uint64,uint64)", window, 2);
+    CHECK_INT(nonce_of(admin), nonce); /* nothing was mined */
+    check_vault_ctor_limits();
+}
+
+struct pass_ctor {
+    uint64_t price_wei, max_supply, royalty_bps;
+    const struct address *vault, *owner;
+};
+
+static enum txsend_result send_deploy_pass(struct txsend_outcome *o, struct address *out,
+                                           const struct pass_ctor *a)
+{
+    static const char name[] = "Backstage Pass", symbol[] = "BKST";
+    uint8_t creator_key[32];
+    chain_key_of(creator_key, creator_id);
+    struct u256 price = wei(a->price_wei);
+    struct abi_value ctor[8] = {abi_value_string(name, strlen(name)),
+                                abi_value_string(symbol, strlen(symbol)),
+                                abi_value_uint256(&price),
+                                abi_value_u64(a->max_supply),
+                                abi_value_u64(a->royalty_bps), /* uint96: one word */
+                                abi_value_address(a->vault),
+                                abi_value_bytes32(creator_key),
+                                abi_value_address(a->owner)};
+    struct err e = {0};
+    enum txsend_result r =
+        chain_deploy_send(o, out, &chain, ACCT_ADMIN, PASS_ARTIFACT, NULL, ctor, 8, &e);
+    if (r != TXSEND_OK && r != TXSEND_ERR_ESTIMATE_REVERT)
+        fprintf(stdout, "# deploy pass: %s\n", e.msg);
+    return r;
+}
+
+static void check_pass_ctor_reverts(const struct pass_ctor *a, const char *error_signature,
+                                    const struct abi_value *want, size_t want_count)
+{
+    struct address out;
+    struct txsend_outcome o;
+    enum txsend_result r = send_deploy_pass(&o, &out, a);
+    CHECK_REVERT(r, &o, error_signature, want, want_count);
+    txsend_outcome_release(&o);
+}
+
+static void test_pass_constructor_reverts(void)
+{
+    struct address vault, pass;
+    if (!deploy_vault(&vault))
+        return;
+    const struct address zero = {{0}}, *owner = &chain.addr[ACCT_ADMIN];
+    const struct pass_ctor good = {PASS_PRICE_WEI, 10, 10000, &vault, owner};
+    struct pass_ctor c = good;
+    c.vault = &zero;
+    check_pass_ctor_reverts(&c, "ZeroAddress()", NULL, 0);
+    c = good;
+    c.price_wei = 0;
+    check_pass_ctor_reverts(&c, "ZeroPrice()", NULL, 0);
+    c = good;
+    c.max_supply = 0;
+    check_pass_ctor_reverts(&c, "ZeroMaxSupply()", NULL, 0);
+    c = good;
+    c.royalty_bps = 10001;
+    struct abi_value bps[2] = {abi_value_u64(10001), abi_value_u64(10000)};
+    check_pass_ctor_reverts(&c, "ERC2981InvalidDefaultRoyalty(uint256,uint256)", bps, 2);
+    c = good;
+    c.owner = &zero;
+    struct abi_value no_owner = abi_value_address(&zero);
+    check_pass_ctor_reverts(&c, "OwnableInvalidOwner(address)", &no_owner, 1);
+
+    struct txsend_outcome o;
+    enum txsend_result r = send_deploy_pass(&o, &pass, &good); /* 100 % royalty is allowed */
+    CHECK_INT(r, TXSEND_OK);
+    txsend_outcome_release(&o);
+    if (r == TXSEND_OK)
+        check_royalty_info(&pass, 1, 1001, 1001);
+}
+
+/* ---- tests: ETH forced in ----------------------------------------------------------- */
+
+/* ETH forced in by selfdestruct raises the vault's balance but is nobody's
+ * revenue: receivedOf and unallocated stay, and no creator can settle it. */
+static void test_forced_eth_is_not_revenue(void)
+{
+    struct address vault, force;
+    if (!deploy_vault(&vault) || !fund_vault(&vault, 100 * FINNEY_WEI))
+        return;
+    const struct address *sender = &chain.addr[ACCT_RELAYER];
+    struct u256 forced = wei(ETHER_WEI + 7), sender_before = balance(sender);
+    struct abi_value target = abi_value_address(&vault);
+    struct txsend_outcome o;
+    struct err e = {0};
+    enum txsend_result r = chain_deploy_send(&o, &force, &chain, ACCT_RELAYER, FORCE_SEND_ARTIFACT,
+                                             &forced, &target, 1, &e);
+    CHECK_MSG(r == TXSEND_OK, "ForceSend: %s", e.msg);
+    if (r == TXSEND_OK) {
+        CHECK_INT(json_array_size(o.receipt.logs), 0); /* the vault ran no code */
+        CHECK_U256(balance(sender),
+                   sub_wei(sub_wei(sender_before, forced), chain_receipt_fee(&o.receipt)));
+    }
+    txsend_outcome_release(&o);
+    CHECK_U256(balance(&vault), wei(ETHER_WEI + 7 + 100 * FINNEY_WEI));
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(100 * FINNEY_WEI));
+    check_books(&vault, creator_id, 100 * FINNEY_WEI, 100 * FINNEY_WEI);
+
+    uint8_t root[32], key[32], key2[32];
+    chain_key_of(root, "a root; nothing is claimed in this test");
+    chain_key_of(key, "6b4c5d6e-7f8a-4b9c-8d0e-1f2a3b4c5d6e");
+    chain_key_of(key2, "7c5d6e7f-8a9b-4c0d-9e1f-2a3b4c5d6e7f");
+    struct u256 plus = wei(100 * FINNEY_WEI + 1), free_wei = wei(100 * FINNEY_WEI);
+    struct u256 one = wei(1), none = wei(0);
+    check_insufficient(&vault, key, creator_id, root, &plus, &free_wei);
+    check_insufficient(&vault, key, creator_c_id, root, &forced, &none);
+    CHECK(settle_ok(&vault, key, creator_id, root, 100 * FINNEY_WEI, 0) != 0);
+    check_insufficient(&vault, key2, creator_id, root, &one, &none);
+    CHECK_U256(view_u256_noargs(&vault, "unallocated()"), wei(0));
+    CHECK_U256(balance(&vault), wei(ETHER_WEI + 7 + 100 * FINNEY_WEI));
 }
 
 int main(void)
@@ -1164,12 +1838,26 @@ int main(void)
     RUN(test_mint_at_price);
     RUN(test_mint_wrong_price_and_sold_out);
     RUN(test_royalty_forwarded_to_vault);
+    RUN(test_zero_royalty_changes_nothing);
+    RUN(test_royalty_with_estimated_gas_is_held);
     RUN(test_tip);
+    RUN(test_deposit_rules);
     RUN(test_settle_rules);
+    RUN(test_settle_bounded_per_creator);
     RUN(test_claim);
     RUN(test_claim_bounded_by_batch_total);
+    RUN(test_same_root_two_keys_cannot_overdraw);
+    RUN(test_claim_waits_for_audit_window);
+    RUN(test_guardian_cancels_in_audit_window);
+    RUN(test_cancel_only_inside_audit_window);
+    RUN(test_roles_after_deploy);
+    RUN(test_operator_never_admin_or_guardian);
+    RUN(test_reclaim_needs_claim_window);
+    RUN(test_reclaim_after_claim_window);
+    RUN(test_vault_constructor_reverts);
+    RUN(test_pass_constructor_reverts);
+    RUN(test_forced_eth_is_not_revenue);
     RUN(test_anchor_recording);
-    RUN(test_gas);
     chain_close(&chain);
     return harness_finish();
 }

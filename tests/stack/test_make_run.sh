@@ -3,14 +3,20 @@
 # on private ports and a private var dir so it never meets the user's stack:
 # it must start PostgreSQL and anvil, apply the migrations, deploy the vault
 # with our own signer, write stack.env, and leave no process behind after
-# SIGTERM (and after SIGINT).
+# SIGTERM (and after SIGINT). The v2 vault must have separate roles:
+# operator = anvil account 0, admin = guardian = anvil account 9, and the
+# 60 s audit window; stack.env and the banner must name all of them.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source services/stack/lib.sh
+CAST=${TOOLS_BIN:-$PWD/.tools/node_modules/.bin}/cast
+A0=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
+A9=0xa0Ee7A142d267C1f36714E4a8F75612F20a79720
 # The stack under test must start its own servers: drop any settings the
 # test runner exported for the other integration tests.
 unset DATABASE_URL ETH_RPC_URL CHAIN_ID VAULT_ADDRESS OPERATOR_KEY_FILE AUTH_SECRET_FILE \
-    SIWE_DOMAIN CONFIRMATIONS MEDIA_DIR GATEWAY_LISTEN SETTLEMENT_LISTEN
+    SIWE_DOMAIN CONFIRMATIONS MEDIA_DIR GATEWAY_LISTEN SETTLEMENT_LISTEN MAX_FEE_PER_GAS_WEI \
+    CLAIM_DELAY_S CLAIM_WINDOW_S
 pass=0
 fail=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
@@ -20,6 +26,30 @@ rpc() { # rpc URL METHOD PARAMS -> result field
     curl -sf -m 5 -H 'content-type: application/json' \
         -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":$3}" "$1" |
         sed -n 's/.*"result":"\{0,1\}\([^"]*\)"\{0,1\}}.*/\1/p'
+}
+
+# check_roles SIG DIR RPC VAULT: the deployed v2 vault's roles and windows,
+# read with cast, match stack.env and the printed banner.
+check_roles() {
+    local sig=$1 dir=$2 url=$3 vault=$4 got want admin_role guardian_role
+    guardian_role=$("$CAST" keccak GUARDIAN_ROLE)
+    admin_role=0x0000000000000000000000000000000000000000000000000000000000000000
+    got="$("$CAST" call --rpc-url "$url" "$vault" 'defaultAdmin()(address)' 2>&1)"
+    got+=" $("$CAST" call --rpc-url "$url" "$vault" 'hasRole(bytes32,address)(bool)' "$guardian_role" $A9 2>&1)"
+    got+=" $("$CAST" call --rpc-url "$url" "$vault" 'hasRole(bytes32,address)(bool)' "$admin_role" $A0 2>&1)"
+    got+=" $("$CAST" call --rpc-url "$url" "$vault" 'hasRole(bytes32,address)(bool)' "$guardian_role" $A0 2>&1)"
+    got+=" $("$CAST" call --rpc-url "$url" "$vault" 'claimDelay()(uint64)' 2>&1)"
+    got+=" $("$CAST" call --rpc-url "$url" "$vault" 'claimWindow()(uint64)' 2>&1)"
+    want="$A9 true false false 60 0"
+    [[ $got == "$want" ]] && ok "$sig: admin and guardian are account 9, not the operator; 60 s audit window" ||
+        bad "$sig: admin and guardian are account 9, not the operator; 60 s audit window" "got  $got" "want $want"
+    got=$(source "$dir/stack.env" && echo "$OPERATOR_ADDRESS $ADMIN_ADDRESS $GUARDIAN_ADDRESS $CLAIM_DELAY_S $CLAIM_WINDOW_S $(stat -c %a "$GUARDIAN_KEY_FILE") $("$CAST" wallet address --private-key "$(cat "$GUARDIAN_KEY_FILE")")")
+    want="$A0 $A9 $A9 60 0 600 $A9"
+    [[ $got == "$want" ]] && ok "$sig: stack.env names operator, admin, guardian (0600 key) and windows" ||
+        bad "$sig: stack.env names operator, admin, guardian (0600 key) and windows" "got  $got" "want $want"
+    grep -q "admin  *$A9" "$dir/out.log" && grep -q "guardian  *$A9" "$dir/out.log" &&
+        grep -q "operator  *$A0" "$dir/out.log" && ok "$sig: the banner prints operator, admin and guardian" ||
+        bad "$sig: the banner prints operator, admin and guardian" "$(cat "$dir/out.log")"
 }
 
 # run_stack SIGNAL [PARENT_MODE]: one full start/stop cycle, stopped with
@@ -69,6 +99,7 @@ run_stack() {
     has_role=$(rpc "http://127.0.0.1:$anvil_port" eth_call "[{\"to\":\"$vault\",\"data\":\"$role_call\"},\"latest\"]")
     [[ $has_role == 0x0000000000000000000000000000000000000000000000000000000000000001 ]] &&
         ok "$sig: operator holds OPERATOR_ROLE" || bad "$sig: operator holds OPERATOR_ROLE" "got $has_role"
+    check_roles "$sig" "$dir" "http://127.0.0.1:$anvil_port" "$vault"
     local migrated
     migrated=$(source "$dir/stack.env" && psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM schema_migrations' 2>&1)
     [[ $migrated -ge 1 ]] && ok "$sig: migrations applied" || bad "$sig: migrations applied" "$migrated"
