@@ -14,12 +14,12 @@ CC ?= cc
 BUILD := build
 ASAN := $(BUILD)/asan
 
-PKGS := libpq
+PKGS := libpq libmicrohttpd libavformat libavcodec libavutil
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -Iservices/common $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql)
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -Iservices/common -Iservices/gateway $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS := -O2 -g $(CFLAGS_BASE)
 CFLAGS_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(CFLAGS_BASE)
-LDLIBS := -lsecp256k1 -lcurl -ljansson -lpq -lcrypto -lm
+LDLIBS := -lsecp256k1 -lcurl -ljansson -lpq -lmicrohttpd -lavformat -lavcodec -lavutil -lcrypto -lpthread -lm
 
 COMMON_SRC := $(sort $(wildcard services/common/*.c))
 COMMON_HDR := $(wildcard services/common/*.h)
@@ -27,6 +27,12 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_OBJ_ASAN := $(COMMON_SRC:%.c=$(ASAN)/%.o)
 
 RIGHTSCTL_SRC := $(sort $(wildcard services/rightsctl/*.c))
+# The gateway's modules go into libgateway.a (linked into the gateway and the
+# tests, which exercise its pure parts directly); main.c is the program.
+GATEWAY_SRC := $(filter-out services/gateway/main.c,$(sort $(wildcard services/gateway/*.c)))
+GATEWAY_HDR := $(wildcard services/gateway/*.h)
+GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(BUILD)/%.o)
+GATEWAY_OBJ_ASAN := $(GATEWAY_SRC:%.c=$(ASAN)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
@@ -41,15 +47,15 @@ FUZZ_BIN := $(FUZZ_SRC:tests/%.c=$(ASAN)/tests/%)
 
 all: build
 
-build: $(BUILD)/libcommon.a $(BUILD)/bin/rightsctl
+build: $(BUILD)/libcommon.a $(BUILD)/bin/rightsctl $(BUILD)/bin/gateway
 
 # ---- libcommon ---------------------------------------------------------------
-$(BUILD)/%.o: %.c $(COMMON_HDR)
+$(BUILD)/%.o: %.c $(COMMON_HDR) $(GATEWAY_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(ASAN)/%.o: %.c $(COMMON_HDR)
+$(ASAN)/%.o: %.c $(COMMON_HDR) $(GATEWAY_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/SAN  $<")
 	$(Q)$(CC) $(CFLAGS_ASAN) -c $< -o $@
@@ -62,29 +68,44 @@ $(ASAN)/libcommon.a: $(COMMON_OBJ_ASAN)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
+# An empty archive is valid: the gateway may have no module but main.c yet.
+$(BUILD)/libgateway.a: $(GATEWAY_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(ASAN)/libgateway.a: $(GATEWAY_OBJ_ASAN)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
 # ---- services ----------------------------------------------------------------
 $(BUILD)/bin/rightsctl: $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
-# ---- tests (sanitizer build) -------------------------------------------------
-$(ASAN)/tests/%: tests/%.c tests/harness.h tests/vectors.h tests/http_fixture.h $(wildcard tests/integration/*.h) $(ASAN)/libcommon.a
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD/SAN  $@")
-	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libcommon.a $(LDLIBS) -o $@
-
-$(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libcommon.a
+$(BUILD)/bin/gateway: services/gateway/main.c $(BUILD)/libgateway.a $(BUILD)/libcommon.a $(COMMON_HDR) $(GATEWAY_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libcommon.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) services/gateway/main.c $(BUILD)/libgateway.a $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
-# A fuzz target linked with the replay driver (corpus + seeded mutations).
-$(FUZZ_BIN): $(ASAN)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h tests/harness.h \
-            $(ASAN)/libcommon.a
+# ---- tests (sanitizer build) -------------------------------------------------
+$(ASAN)/tests/%: tests/%.c $(wildcard tests/*.h) $(wildcard tests/integration/*.h) $(ASAN)/libgateway.a $(ASAN)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/SAN  $@")
-	$(Q)$(CC) $(CFLAGS_ASAN) -Itests -DFUZZ_NAME='"$(*:fuzz_%=%)"' $< tests/fuzz/driver.c $(ASAN)/libcommon.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libgateway.a $(ASAN)/libcommon.a $(LDLIBS) -o $@
+
+# Benchmarks link the gateway's modules too (bench_gateway.c: access_decide()).
+$(BUILD)/tests/bench/%: tests/bench/%.c $(wildcard tests/integration/*.h) $(BUILD)/libgateway.a $(BUILD)/libcommon.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libgateway.a $(BUILD)/libcommon.a $(LDLIBS) -o $@
+
+# A fuzz target linked with the replay driver (corpus + seeded mutations).
+$(FUZZ_BIN): $(ASAN)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(wildcard tests/*.h) \
+            $(ASAN)/libgateway.a $(ASAN)/libcommon.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD/SAN  $@")
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests -DFUZZ_NAME='"$(*:fuzz_%=%)"' $< tests/fuzz/driver.c $(ASAN)/libgateway.a $(ASAN)/libcommon.a $(LDLIBS) -o $@
 
 tests-build: $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN) build
 
@@ -108,10 +129,14 @@ $(FUZZ)/libcommon.a: $(COMMON_SRC:%.c=$(FUZZ)/%.o)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(FUZZ_LIBFUZZER_BIN): $(FUZZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ)/libcommon.a
+$(FUZZ)/libgateway.a: $(GATEWAY_SRC:%.c=$(FUZZ)/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_LIBFUZZER_BIN): $(FUZZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ)/libgateway.a $(FUZZ)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/FUZZ $@")
-	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Itests $< $(FUZZ)/libcommon.a $(LDLIBS) -o $@
+	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Itests $< $(FUZZ)/libgateway.a $(FUZZ)/libcommon.a $(LDLIBS) -o $@
 
 fuzz:
 	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
@@ -142,7 +167,7 @@ run: setup
 
 bench: setup
 	@$(MAKE) --no-print-directory $(BENCH_BIN) build
-	@bash tests/bench/run.sh
+	@BUILD_DIR=$(BUILD) bash tests/bench/run.sh
 
 contracts: setup
 	@bash contracts-abi/compile.sh

@@ -27,7 +27,7 @@ const CONTRACTS = [
   ['contracts-abi/src/SettlementVault.sol', 'SettlementVault', 'contracts-abi/SettlementVault.json'],
   ['contracts-abi/src/RightsPass.sol', 'RightsPass', 'contracts-abi/RightsPass.json'],
   ...['PlainPayee', 'RevertingPayee', 'ReturnBombPayee', 'ReentrantPayee', 'StipendRoyaltyPayer',
-    'ForceSend'].map((n) => [TEST_ACTORS, n, `contracts-abi/test/${n}.json`]),
+    'ForceSend', 'Eip1271Wallet', 'Eip1271FixedAnswer'].map((n) => [TEST_ACTORS, n, `contracts-abi/test/${n}.json`]),
 ];
 const SETTINGS = {
   evmVersion: 'cancun',

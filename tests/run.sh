@@ -6,12 +6,19 @@
 #   unit         every TESTS_DIR/static/*.sh; the vectors check (each
 #                TESTS_DIR/vectors/gen_* regenerated into a scratch directory
 #                and compared with the committed file); the program built
-#                from each TESTS_DIR/unit/test_*.c and TESTS_DIR/fuzz/fuzz_*.c.
+#                from each TESTS_DIR/unit/test_*.c and TESTS_DIR/fuzz/fuzz_*.c;
+#                each TESTS_DIR/browser/test_*.js that needs no gateway (node).
 #   integration  a private PostgreSQL cluster and anvil chain started here on
 #                free ports (never the user's `make run` stack), exported as
 #                DATABASE_URL and ETH_RPC_URL and stopped on exit; then the
 #                contract artifact check, the program built from each
-#                TESTS_DIR/integration/test_*.c and every TESTS_DIR/stack/test_*.sh.
+#                TESTS_DIR/integration/test_*.c, every TESTS_DIR/stack/test_*.sh
+#                and each TESTS_DIR/e2e/test_*.js (node).
+# A browser test needs a gateway when its source mentions GATEWAY_URL (it
+# drives a running gateway and stream): it is not run on its own but by the
+# e2e tests, which start one; the runner passes them the list as
+# E2E_BROWSER_TESTS (repository-relative paths). Such a test with no e2e test
+# to run it is a failure.
 # Programs are expected at BUILD_DIR/asan/tests/<dir>/<name> (make tests-build).
 # A program ends with its own "N passed, N failed" line; it counts as at least
 # one failure when it is missing or not executable, prints no summary line,
@@ -158,6 +165,45 @@ run_scripts() {
     done
 }
 
+# browser_needs_gateway FILE: the browser test mentions GATEWAY_URL.
+browser_needs_gateway() { grep -q 'GATEWAY_URL' "$1"; }
+
+# browser_gateway_tests: the browser tests that need a gateway, space-separated.
+browser_gateway_tests() {
+    local f list=()
+    for f in "$TESTS_DIR/browser/"test_*.js; do
+        [[ -f "$f" ]] && browser_needs_gateway "$f" && list+=("$f")
+    done
+    echo "${list[*]}"
+}
+
+# run_node DIR [standalone]: runs each TESTS_DIR/DIR/test_*.js with node and
+# the pinned modules (NODE_PATH=.tools/node_modules); with "standalone", only
+# those that need no gateway.
+run_node() {
+    local dir=$1 only=${2:-} f
+    for f in "$TESTS_DIR/$dir/"test_*.js; do
+        [[ -f "$f" ]] || continue
+        [[ $only == standalone ]] && browser_needs_gateway "$f" && continue
+        run_one "$dir/$(basename "$f")" env NODE_PATH="$PWD/.tools/node_modules" node "$f"
+    done
+}
+
+# run_e2e: each TESTS_DIR/e2e/test_*.js, given the browser tests that need a
+# gateway in E2E_BROWSER_TESTS; when there are such tests but no e2e test,
+# each of them is a failure.
+run_e2e() {
+    local f
+    E2E_BROWSER_TESTS=$(browser_gateway_tests)
+    export E2E_BROWSER_TESTS
+    if [[ -n $E2E_BROWSER_TESTS ]] && ! compgen -G "$TESTS_DIR/e2e/test_*.js" >/dev/null; then
+        for f in $E2E_BROWSER_TESTS; do
+            run_missing "browser/$(basename "$f")" "needs a gateway, but no $TESTS_DIR/e2e/test_*.js runs it"
+        done
+    fi
+    run_node e2e
+}
+
 # vectors_output GEN: the vector file name that GEN declares on its
 # "# output: NAME" (or "// output: NAME") line; empty if none.
 vectors_output() {
@@ -220,6 +266,7 @@ run_unit() {
     fi
     run_compiled unit test_
     run_compiled fuzz fuzz_
+    run_node browser standalone
 }
 
 # The committed contract artifacts must equal a fresh compile.
@@ -250,6 +297,7 @@ run_integration() {
     run_one "contracts/artifacts-match-fresh-compile" check_contracts
     run_compiled integration test_
     run_scripts stack 'test_*.sh'
+    run_e2e
 }
 
 # runner_finish: the closing lines; the last one is exactly "N passed, N failed".

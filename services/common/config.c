@@ -482,6 +482,8 @@ size_t config_build_app_table(struct config_entry *table_out, size_t table_cap,
     t[n++] = CONFIG_ENTRY("MAX_FEE_PER_GAS_WEI", CONFIG_U64, false, false,
                           MACRO_TEXT(CONFIG_MAX_FEE_PER_GAS_WEI_DEFAULT), 1,
                           CONFIG_MAX_FEE_PER_GAS_WEI_MAX, cfg->max_fee_per_gas_wei);
+    t[n++] = CONFIG_ENTRY("WEB_DIR", CONFIG_PATH, false, false, "services/gateway/web", 1,
+                          CONFIG_PATH_BYTES_MAX, cfg->web_dir);
     ASSERT(n == CONFIG_APP_ENTRIES);
     return n;
 }
@@ -495,6 +497,24 @@ enum config_result config_load_app(struct app_config *cfg,
     struct config_entry table[CONFIG_APP_ENTRIES];
     size_t n = config_build_app_table(table, CONFIG_APP_ENTRIES, cfg);
     return config_load(table, n, lookup, lookup_ctx, errs);
+}
+
+enum config_result config_load_app_names(struct app_config *cfg, const char *const *names,
+                                         const char *(*lookup)(void *ctx, const char *name),
+                                         void *lookup_ctx, struct config_errors *errs)
+{
+    ASSERT(cfg != NULL && names != NULL);
+    memset(cfg, 0, sizeof *cfg);
+    struct config_entry all[CONFIG_APP_ENTRIES], pick[CONFIG_APP_ENTRIES];
+    size_t n_all = config_build_app_table(all, CONFIG_APP_ENTRIES, cfg), n_pick = 0;
+    for (const char *const *nm = names; *nm != NULL; nm++) {
+        size_t i = 0;
+        while (i < n_all && strcmp(all[i].name, *nm) != 0)
+            i++;
+        ASSERT(i < n_all && n_pick < CONFIG_APP_ENTRIES); /* a name of the table, once */
+        pick[n_pick++] = all[i];
+    }
+    return config_load(pick, n_pick, lookup, lookup_ctx, errs);
 }
 
 void config_errors_log(const struct config_errors *errs, const struct logger *lg)

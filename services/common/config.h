@@ -154,8 +154,9 @@ struct app_config {
     char settlement_listen[CONFIG_HOSTPORT_BYTES_MAX + 1]; /* 127.0.0.1:8081 */
     enum log_level log_level;                              /* info */
     uint64_t max_fee_per_gas_wei; /* 500 gwei, 1..CONFIG_MAX_FEE_PER_GAS_WEI_MAX */
+    char web_dir[CONFIG_PATH_BYTES_MAX + 1]; /* services/gateway/web: the fan page's files */
 };
-#define CONFIG_APP_ENTRIES 13
+#define CONFIG_APP_ENTRIES 14
 
 /* Lookup callbacks: return the value of `name` or NULL when unset. */
 /* ctx unused; reads the process environment (the project's only getenv). */
@@ -181,6 +182,14 @@ size_t config_build_app_table(struct config_entry *table_out, size_t table_cap,
 WUR enum config_result config_load_app(struct app_config *cfg,
                                        const char *(*lookup)(void *ctx, const char *name),
                                        void *lookup_ctx, struct config_errors *errs);
+
+/* Zeroes `cfg` and loads only the variables named in `names` (a
+ * NULL-terminated list of names of the project table, each at most once:
+ * anything else is a bug). The others stay zero. Same result as
+ * config_load. */
+WUR enum config_result config_load_app_names(struct app_config *cfg, const char *const *names,
+                                             const char *(*lookup)(void *ctx, const char *name),
+                                             void *lookup_ctx, struct config_errors *errs);
 
 /* Logs one error line per bad variable: msg="invalid configuration" var=NAME
  * code=N error="...". */

@@ -24,6 +24,18 @@ static const struct rightsctl_command commands[] = {
      "                             MAX_FEE_PER_GAS_WEI)"},
     {"keygen", cmd_keygen,
      "keygen --out FILE            new secp256k1 key (mode 0600); prints its address"},
+    {"publish", cmd_publish,
+     "publish --api URL --stream ID --key KEY [--input FILE|URL|testsrc]\n"
+     "        [--ladder 720p,480p,360p] [--duration S] [--hls-time S] [--ffmpeg PATH] [--dry-run]\n"
+     "                             run ffmpeg to push an HLS ladder over HTTP PUT to the\n"
+     "                             gateway's ingest (URL/ingest/ID/...); rungs 1080p 720p 480p\n"
+     "                             360p 240p (at most 5); input a file, an http(s)/rtmp(s)/srt\n"
+     "                             URL or testsrc (generated; runs until stopped or for\n"
+     "                             --duration S); --hls-time 1..10 s (default 2); --dry-run\n"
+     "                             prints the ffmpeg command with the key redacted. KEY is on\n"
+     "                             ffmpeg's command line, readable by local users (ps, /proc).\n"
+     "                             Exit 0 when ffmpeg succeeds, 130/143 when stopped by\n"
+     "                             SIGINT/SIGTERM, 1 when it fails"},
 };
 
 static void usage(FILE *out)
@@ -35,14 +47,8 @@ static void usage(FILE *out)
 
 bool rightsctl_load_config(struct rightsctl *ctl, const char *const *names)
 {
-    struct config_entry all[CONFIG_APP_ENTRIES], pick[CONFIG_APP_ENTRIES];
-    size_t n_all = config_build_app_table(all, CONFIG_APP_ENTRIES, &ctl->cfg), n_pick = 0;
-    for (size_t i = 0; i < n_all; i++)
-        for (const char *const *nm = names; *nm != NULL; nm++)
-            if (strcmp(all[i].name, *nm) == 0)
-                pick[n_pick++] = all[i];
     struct config_errors errs;
-    if (config_load(pick, n_pick, config_lookup_env, NULL, &errs) != CONFIG_OK) {
+    if (config_load_app_names(&ctl->cfg, names, config_lookup_env, NULL, &errs) != CONFIG_OK) {
         config_errors_log(&errs, &ctl->log);
         return false;
     }
@@ -63,9 +69,16 @@ int main(int argc, char **argv)
         log_printf(&ctl.log, LOG_ERROR, "%s", e.msg);
         return RIGHTSCTL_EXIT_FAIL;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(&ctl, argc - 2, argv + 2);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        for (int a = 2; a < argc; a++)
+            if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+                printf("usage: rightsctl %s\n", commands[i].usage);
+                return RIGHTSCTL_EXIT_OK;
+            }
+        return commands[i].run(&ctl, argc - 2, argv + 2);
+    }
     fprintf(stderr, "rightsctl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return RIGHTSCTL_EXIT_USAGE;

@@ -26,5 +26,6 @@ bool rightsctl_load_config(struct rightsctl *ctl, const char *const *names);
 int cmd_migrate(struct rightsctl *ctl, int argc, char **argv);
 int cmd_deploy(struct rightsctl *ctl, int argc, char **argv);
 int cmd_keygen(struct rightsctl *ctl, int argc, char **argv);
+int cmd_publish(struct rightsctl *ctl, int argc, char **argv);
 
 #endif

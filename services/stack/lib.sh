@@ -91,6 +91,22 @@ stack_pg_start() {
     STACK_PG_URL="postgresql://postgres:$pw@127.0.0.1:$port/$db"
 }
 
+# stack_psql URL ARGS...: psql on the libpq URL, with the URL's password
+# (percent-decoded) in PGPASSWORD instead of on the command line.
+stack_psql() {
+    local url=$1 pw=
+    shift
+    if [[ $url =~ ^(postgres(ql)?://[^:@/]*):([^@/]*)@(.*)$ ]]; then
+        pw=$(printf '%b' "${BASH_REMATCH[3]//%/\\x}")
+        url=${BASH_REMATCH[1]}@${BASH_REMATCH[4]}
+    fi
+    if [[ -n $pw ]]; then
+        PGPASSWORD=$pw PGCONNECT_TIMEOUT=10 psql -X -v ON_ERROR_STOP=1 -d "$url" "$@"
+    else
+        PGCONNECT_TIMEOUT=10 psql -X -v ON_ERROR_STOP=1 -d "$url" "$@"
+    fi
+}
+
 # stack_pg_remove DIR: deletes a stopped cluster made by stack_pg_dir,
 # including the /var/tmp directory behind a symlink.
 stack_pg_remove() {
@@ -124,6 +140,31 @@ stack_anvil_start() {
         sleep 0.1
     done
     stack_die "anvil did not answer on port $port, see $log"
+}
+
+# stack_pid_running PID: PID exists and has not exited (a zombie has).
+stack_pid_running() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z* ]]
+}
+
+# stack_stop_pid PID SECONDS: stops a child of this shell that leads its own
+# process group (started with setsid): SIGTERM to PID, up to SECONDS for it to
+# exit, then SIGKILL to the whole group (so a grandchild such as ffmpeg cannot
+# outlive it). Reaps PID.
+stack_stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < $2 * 10; i++)); do
+        stack_pid_running "$pid" || break
+        sleep 0.1
+    done
+    if stack_pid_running "$pid"; then
+        stack_log "pid $pid did not stop within $2 s: killing its process group"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
 }
 
 # stack_stop_all: stops every process and cluster started above. Safe to call

@@ -4,13 +4,25 @@
 #   anvil      (chain 31337 on 127.0.0.1:8545)
 #   migrations applied, SettlementVault deployed by our own C signer
 #   (rightsctl deploy: operator = anvil account 0, admin = guardian = anvil
-#   account 9, audit window CLAIM_DELAY_S = 60 s), every effective setting
-#   written to var/stack.env.
-# Stops everything on Ctrl-C / SIGTERM. Setting DATABASE_URL or ETH_RPC_URL
-# uses an existing server instead of starting one. STACK_VAR_DIR (default
-# var/), PG_PORT (54329) and ANVIL_PORT (8545) move the stack, which the
-# tests use to run a second stack beside the user's. CLAIM_DELAY_S (60) and
-# CLAIM_WINDOW_S (0: claims never expire) set the vault's immutable windows.
+#   account 9, audit window CLAIM_DELAY_S = 60 s)
+#   the gateway (build/bin/gateway on GATEWAY_LISTEN, 127.0.0.1:8080), up
+#   once /healthz answers; SIWE_DOMAIN defaults to GATEWAY_LISTEN's
+#   host:port (localhost:PORT for a loopback address), and the printed URLs
+#   use SIWE_DOMAIN, so that a browser on them signs in
+#   a demo creator (owner = anvil account 1), its RightsPass (0.01 ETH) and a
+#   stream that a pass or 0.005 ETH of tips unlocks, seeded by
+#   services/stack/demo.js (standing in for the settlement service's REST
+#   API), with a live test source pushed to it by `rightsctl publish --input
+#   testsrc --ladder 480p,360p` until the stack stops
+#   every effective setting written to var/stack.env.
+# Stops everything on Ctrl-C / SIGTERM: publish first (ffmpeg closes its
+# playlists through the gateway), then the gateway, anvil and PostgreSQL.
+# Setting DATABASE_URL or ETH_RPC_URL uses an existing server instead of
+# starting one. STACK_VAR_DIR (default var/), PG_PORT (54329), ANVIL_PORT
+# (8545) and GATEWAY_LISTEN move the stack, which the tests use to run a
+# second stack beside the user's. CLAIM_DELAY_S (60) and CLAIM_WINDOW_S (0:
+# claims never expire) set the vault's immutable windows. Logs: var/anvil.log,
+# var/gateway.log, var/publish.log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source services/stack/lib.sh
@@ -18,6 +30,7 @@ source services/stack/lib.sh
 VAR=$(mkdir -p "${STACK_VAR_DIR:-var}" && cd "${STACK_VAR_DIR:-var}" && pwd)
 mkdir -p "$VAR" "$VAR/media"
 RIGHTSCTL=$PWD/${BUILD_DIR:-build}/bin/rightsctl
+GATEWAY=$PWD/${BUILD_DIR:-build}/bin/gateway
 PG_PORT=${PG_PORT:-54329}
 ANVIL_PORT=${ANVIL_PORT:-8545}
 # anvil's well-known dev accounts (mnemonic "test test ... junk"); dev only.
@@ -35,11 +48,21 @@ DEV_ADDRS=(
 ADMIN_KEY=0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6
 ADMIN_ADDRESS=0xa0Ee7A142d267C1f36714E4a8F75612F20a79720
 GUARDIAN_ADDRESS=$ADMIN_ADDRESS
+# The demo stream's access rules.
+DEMO_PRICE_WEI=10000000000000000 # 0.01 ETH
+DEMO_TIP_RULE_WEI=5000000000000000 # 0.005 ETH
+PUBLISH_STOP_S=15 # ffmpeg's last uploads (each bounded by its 10 s I/O timeout)
+GATEWAY_STOP_S=10
+GATEWAY_UP_S=30
 
+# The gateway and publish run in their own sessions (setsid), out of reach of
+# the terminal's Ctrl-C, so that cleanup stops them in order: publish while
+# the gateway still takes its last uploads, then the gateway, then the rest.
 cleanup() {
     trap '' INT TERM
     stack_log "stopping the stack"
-    [[ -n "${IDLE_PID:-}" ]] && kill "$IDLE_PID" 2>/dev/null
+    [[ -n "${PUBLISH_PID:-}" ]] && stack_stop_pid "$PUBLISH_PID" "$PUBLISH_STOP_S"
+    [[ -n "${GATEWAY_PID:-}" ]] && stack_stop_pid "$GATEWAY_PID" "$GATEWAY_STOP_S"
     stack_stop_all
     stack_log "stopped"
 }
@@ -79,6 +102,68 @@ export DATABASE_URL ETH_RPC_URL CHAIN_ID OPERATOR_KEY_FILE
 VAULT_ADDRESS=$("$RIGHTSCTL" deploy --admin "$ADMIN_ADDRESS" --guardian "$GUARDIAN_ADDRESS" \
     --claim-delay "$CLAIM_DELAY_S" --claim-window "$CLAIM_WINDOW_S")
 
+# ---- the gateway -------------------------------------------------------------
+GATEWAY_LISTEN=${GATEWAY_LISTEN:-127.0.0.1:8080}
+GATEWAY_PORT=${GATEWAY_LISTEN##*:}
+[[ $GATEWAY_PORT =~ ^[0-9]{1,5}$ && $GATEWAY_LISTEN == *:* ]] ||
+    stack_die "GATEWAY_LISTEN='$GATEWAY_LISTEN' is not HOST:PORT"
+# Where this script reaches the gateway (a wildcard listener answers on loopback).
+case ${GATEWAY_LISTEN%:*} in
+'' | 0.0.0.0 | '[::]' | '*') GATEWAY_LOCAL_URL=http://127.0.0.1:$GATEWAY_PORT ;;
+*) GATEWAY_LOCAL_URL=http://$GATEWAY_LISTEN ;;
+esac
+# SIWE_DOMAIN is the host:port in the browser's address bar: the printed URL.
+# A loopback gateway is printed as localhost (the documented dev default,
+# localhost:8080), which browsers treat as a secure context for wallets.
+case ${GATEWAY_LOCAL_URL#http://} in
+127.0.0.1:*) SIWE_DOMAIN=${SIWE_DOMAIN:-localhost:$GATEWAY_PORT} ;;
+*) SIWE_DOMAIN=${SIWE_DOMAIN:-${GATEWAY_LOCAL_URL#http://}} ;;
+esac
+case ${SIWE_DOMAIN%:*} in
+localhost | 127.* | '[::1]') GATEWAY_URL=http://$SIWE_DOMAIN ;;
+*) GATEWAY_URL=https://$SIWE_DOMAIN ;; # the gateway accepts https sign-ins there: put TLS in front
+esac
+MEDIA_DIR=${MEDIA_DIR:-$VAR/media}
+WEB_DIR=${WEB_DIR:-$PWD/services/gateway/web}
+CONFIRMATIONS=${CONFIRMATIONS:-2}
+LOG_LEVEL=${LOG_LEVEL:-info}
+[[ -x "$GATEWAY" ]] || stack_die "$GATEWAY is missing: run make build"
+stack_port_free "$GATEWAY_PORT" || stack_die "port $GATEWAY_PORT is in use (set GATEWAY_LISTEN)"
+if [[ -n "${STACK_ANVIL_PID:-}" ]]; then
+    # A fresh anvil is a new chain: followers' saved positions name blocks of
+    # the previous one.
+    stack_psql "$DATABASE_URL" -qc 'DELETE FROM follow_cursors' ||
+        stack_die "cannot reset the chain followers' positions"
+fi
+VAULT_ADDRESS=$VAULT_ADDRESS AUTH_SECRET_FILE=$AUTH_SECRET_FILE SIWE_DOMAIN=$SIWE_DOMAIN \
+    GATEWAY_LISTEN=$GATEWAY_LISTEN MEDIA_DIR=$MEDIA_DIR WEB_DIR=$WEB_DIR CONFIRMATIONS=$CONFIRMATIONS \
+    LOG_LEVEL=$LOG_LEVEL setsid "$GATEWAY" >>"$VAR/gateway.log" 2>&1 </dev/null &
+GATEWAY_PID=$!
+for ((i = 0; ; i++)); do
+    [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "$GATEWAY_LOCAL_URL/healthz") == 200 ]] && break
+    stack_pid_running "$GATEWAY_PID" || stack_die "the gateway exited, see $VAR/gateway.log"
+    ((i < GATEWAY_UP_S * 10)) || stack_die "the gateway's /healthz did not answer 200 in ${GATEWAY_UP_S}s, see $VAR/gateway.log"
+    sleep 0.1
+done
+
+# ---- the demo creator, pass and live stream ------------------------------------
+demo=$(NODE_PATH=$PWD/.tools/node_modules VAULT_ADDRESS=$VAULT_ADDRESS node services/stack/demo.js \
+    --owner "${DEV_ADDRS[1]}" --price-wei "$DEMO_PRICE_WEI" --tip-min-wei "$DEMO_TIP_RULE_WEI" \
+    --format env 2>>"$VAR/demo.log") || stack_die "seeding the demo failed, see $VAR/demo.log"
+while IFS='=' read -r key value; do
+    case $key in
+    DEMO_CREATOR_ID | DEMO_CREATOR_KEY | DEMO_CREATOR_OWNER | DEMO_PASS_ADDRESS | DEMO_PASS_PRICE_WEI | \
+        DEMO_STREAM_ID | DEMO_STREAM_KEY | DEMO_TIP_MIN_WEI | DEMO_INGEST_KEY)
+        printf -v "$key" '%s' "$value" ;;
+    *) stack_die "unexpected line from demo.js: '$key'" ;;
+    esac
+done <<<"$demo"
+[[ -n "${DEMO_STREAM_ID:-}" && -n "${DEMO_INGEST_KEY:-}" ]] || stack_die "demo.js printed no stream"
+DEMO_WATCH_URL=$GATEWAY_URL/watch/$DEMO_STREAM_ID
+setsid "$RIGHTSCTL" publish --api "$GATEWAY_LOCAL_URL" --stream "$DEMO_STREAM_ID" --key "$DEMO_INGEST_KEY" \
+    --input testsrc --ladder 480p,360p >>"$VAR/publish.log" 2>&1 </dev/null &
+PUBLISH_PID=$!
+
 # stack.env holds the database password and dev keys: owner-only.
 rm -f "$VAR/stack.env"
 (umask 077 && : >"$VAR/stack.env")
@@ -90,10 +175,13 @@ CHAIN_ID='$CHAIN_ID'
 VAULT_ADDRESS='$VAULT_ADDRESS'
 OPERATOR_KEY_FILE='$OPERATOR_KEY_FILE'
 AUTH_SECRET_FILE='$AUTH_SECRET_FILE'
-SIWE_DOMAIN='${SIWE_DOMAIN:-localhost:8080}'
-CONFIRMATIONS='${CONFIRMATIONS:-2}'
-MEDIA_DIR='${MEDIA_DIR:-$VAR/media}'
-GATEWAY_LISTEN='${GATEWAY_LISTEN:-127.0.0.1:8080}'
+SIWE_DOMAIN='$SIWE_DOMAIN'
+CONFIRMATIONS='$CONFIRMATIONS'
+MEDIA_DIR='$MEDIA_DIR'
+WEB_DIR='$WEB_DIR'
+LOG_LEVEL='$LOG_LEVEL'
+GATEWAY_LISTEN='$GATEWAY_LISTEN'
+GATEWAY_URL='$GATEWAY_URL'
 SETTLEMENT_LISTEN='${SETTLEMENT_LISTEN:-127.0.0.1:8081}'
 MAX_FEE_PER_GAS_WEI='${MAX_FEE_PER_GAS_WEI:-500000000000}'
 OPERATOR_ADDRESS='${DEV_ADDRS[0]}'
@@ -106,8 +194,19 @@ DEV_ACCOUNT_1='${DEV_ADDRS[1]}'
 DEV_ACCOUNT_1_KEY='${DEV_KEYS[1]}'
 DEV_ACCOUNT_2='${DEV_ADDRS[2]}'
 DEV_ACCOUNT_2_KEY='${DEV_KEYS[2]}'
+DEMO_CREATOR_ID='$DEMO_CREATOR_ID'
+DEMO_CREATOR_KEY='$DEMO_CREATOR_KEY'
+DEMO_CREATOR_OWNER='$DEMO_CREATOR_OWNER'
+DEMO_PASS_ADDRESS='$DEMO_PASS_ADDRESS'
+DEMO_PASS_PRICE_WEI='$DEMO_PASS_PRICE_WEI'
+DEMO_STREAM_ID='$DEMO_STREAM_ID'
+DEMO_STREAM_KEY='$DEMO_STREAM_KEY'
+DEMO_TIP_MIN_WEI='$DEMO_TIP_MIN_WEI'
+DEMO_INGEST_KEY='$DEMO_INGEST_KEY'
+DEMO_WATCH_URL='$DEMO_WATCH_URL'
 export DATABASE_URL ETH_RPC_URL CHAIN_ID VAULT_ADDRESS OPERATOR_KEY_FILE AUTH_SECRET_FILE \
-    SIWE_DOMAIN CONFIRMATIONS MEDIA_DIR GATEWAY_LISTEN SETTLEMENT_LISTEN MAX_FEE_PER_GAS_WEI
+    SIWE_DOMAIN CONFIRMATIONS MEDIA_DIR WEB_DIR LOG_LEVEL GATEWAY_LISTEN SETTLEMENT_LISTEN \
+    MAX_FEE_PER_GAS_WEI
 ENV
 
 cat <<MSG
@@ -122,17 +221,27 @@ cat <<MSG
     audit window    ${CLAIM_DELAY_S}s before a settlement can be claimed; claim window ${CLAIM_WINDOW_S}s (0 = never expires)
     settings        $VAR/stack.env   (source it)
 
+  gateway           $GATEWAY_URL   (log $VAR/gateway.log)
+    watch page      $DEMO_WATCH_URL
+    API             $GATEWAY_URL/v1/streams/$DEMO_STREAM_ID   (also /v1/auth/nonce, /v1/auth/siwe, .../access, .../tips)
+    health          $GATEWAY_URL/healthz   metrics $GATEWAY_URL/metrics
+    demo creator    $DEMO_CREATOR_ID   owner ${DEV_ADDRS[1]} (anvil account 1: always allowed)
+    demo pass       $DEMO_PASS_ADDRESS   RightsPass, 0.01 ETH (mint())
+    demo stream     $DEMO_STREAM_ID   unlocked by a pass or 0.005 ETH of tips
+    live source     rightsctl publish --input testsrc --ladder 480p,360p   (log $VAR/publish.log)
+    your wallet     import anvil account 2 as a fan: ${DEV_ADDRS[2]}
+                    key ${DEV_KEYS[2]} (a public dev key: never fund it elsewhere)
+                    network: RPC $ETH_RPC_URL, chain id $CHAIN_ID; then open the watch page,
+                    sign in, see the 402 gate, and buy a pass or tip
+
 MSG
 
-# Stay up until interrupted; exit if anvil dies.
-if [[ -n "${STACK_ANVIL_PID:-}" ]]; then
-    wait "$STACK_ANVIL_PID" || true
+# Stay up until interrupted; exit if anvil or the gateway dies.
+watched=("$GATEWAY_PID")
+[[ -n "${STACK_ANVIL_PID:-}" ]] && watched+=("$STACK_ANVIL_PID")
+wait -n "${watched[@]}" || true
+if stack_pid_running "$GATEWAY_PID"; then
     stack_log "anvil exited"
 else
-    # `wait` on a background sleep lets the INT/TERM traps run at once.
-    while true; do
-        sleep 3600 &
-        IDLE_PID=$!
-        wait "$IDLE_PID" || true
-    done
+    stack_log "the gateway exited, see $VAR/gateway.log"
 fi

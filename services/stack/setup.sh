@@ -3,7 +3,11 @@
 # does nothing when everything is already there.
 #   1. Debian packages (apt-get when root; otherwise prints the exact command).
 #   2. Pinned npm tools from services/stack/package-lock.json into .tools/
-#      (anvil, cast, solc-js, OpenZeppelin contracts + merkle-tree, ethers, siwe).
+#      (anvil, cast, solc-js, OpenZeppelin contracts + merkle-tree, ethers, siwe,
+#      playwright-core, which drives Debian's chromium in tests/browser).
+#   3. The fan web page's front-end dependencies (hls.js) from
+#      services/gateway/web/package-lock.json into services/gateway/web/node_modules/,
+#      which the gateway serves from.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -11,7 +15,7 @@ APT_PACKAGES=(
     build-essential pkg-config ca-certificates curl git procps util-linux
     libsecp256k1-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libpq-dev libssl-dev
     postgresql postgresql-contrib ffmpeg libavformat-dev libavcodec-dev libavutil-dev
-    nodejs npm
+    nodejs npm chromium
 )
 
 missing=()
@@ -47,4 +51,13 @@ if [[ "$want" != "$have" || ! -x "$TOOLS/node_modules/.bin/anvil" ]]; then
     cp services/stack/package.json "$LOCK" "$TOOLS/"
     (cd "$TOOLS" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     echo "$want" >"$TOOLS/.stamp"
+fi
+
+WEB=services/gateway/web
+want=$(sha256sum "$WEB/package.json" "$WEB/package-lock.json" | sha256sum | cut -c1-64)
+have=$(cat "$WEB/node_modules/.stamp" 2>/dev/null || true)
+if [[ "$want" != "$have" || ! -f "$WEB/node_modules/hls.js/dist/hls.min.js" ]]; then
+    echo "setup: installing the web page's pinned npm dependencies into $WEB/node_modules/"
+    npm ci --prefix "$WEB" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$want" >"$WEB/node_modules/.stamp"
 fi

@@ -12,6 +12,12 @@
  *            serialize, keccak to an address) against a raw libsecp256k1 loop
  *            (parse_compact, recover, serialize) over the same 256 signatures
  *            on one thread.
+ *   siwe     siwe_verify() (parse the EIP-4361 message, check domain,
+ *            scheme, chain id and times, decode the signature, recover and
+ *            compare the signer) against the same raw recover loop, over the
+ *            same 256 signed SIWE messages: the in-process part of a sign-in.
+ *            tests/bench/gateway.sh measures whole sign-ins over HTTP against
+ *            this run's raw recover rate.
  *   sha256   crypto.h streaming SHA-256 over a 256 MiB file read in 1 MiB
  *            chunks (segment hashing) against `openssl dgst -sha256` on the
  *            same file, spawned from here and timed from spawn to exit.
@@ -63,6 +69,7 @@
 #include "crypto.h"
 #include "keccak.h"
 #include "sig.h"
+#include "siwe.h"
 
 #define BENCH_MIB ((size_t)1 << 20)
 #define BENCH_CHUNK_BYTES BENCH_MIB         /* update / read size */
@@ -79,6 +86,9 @@
 #define BENCH_PATH_MAX 4096
 #define BENCH_PUBKEY_SER_BYTES 65 /* 0x04 || X || Y */
 #define BENCH_MB 1e6              /* MB/s means 10^6 bytes per second */
+#define BENCH_SIWE_MESSAGE_MAX 512
+#define BENCH_SIWE_DOMAIN "localhost:8080"
+#define BENCH_SIWE_CHAIN_ID 31337
 
 static const char bench_keccak_empty_hex[] =
     "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470";
@@ -129,6 +139,10 @@ struct hash_job {
 };
 
 struct recover_set {
+    char message[BENCH_SIGS][BENCH_SIWE_MESSAGE_MAX]; /* EIP-4361 text that was signed */
+    size_t message_len[BENCH_SIGS];
+    char sig_hex[BENCH_SIGS][SIWE_SIGNATURE_HEX_LEN + 1];
+    int64_t now_s; /* the messages were issued at this second */
     uint8_t hash[BENCH_SIGS][SIG_HASH_BYTES];
     uint8_t sig[BENCH_SIGS][SIG_BYTES];
     uint8_t pubkey[BENCH_SIGS][BENCH_PUBKEY_SER_BYTES];
@@ -163,7 +177,9 @@ static void bench_keccak(const struct bench_config *cfg);
 static void recover_set_build(struct recover_set *set);
 static bool recover_ours_run(void *ctx, uint64_t iters);
 static bool recover_ref_run(void *ctx, uint64_t iters);
+static bool siwe_ours_run(void *ctx, uint64_t iters);
 static void bench_recover(const struct bench_config *cfg);
+static void bench_siwe(const struct bench_config *cfg, struct recover_set *set);
 
 static void file_write(const char *path, size_t file_bytes);
 static double file_sha256_ours(char hex[2 * CRYPTO_SHA256_BYTES + 1], const char *path,
@@ -427,11 +443,19 @@ static void bench_keccak(const struct bench_config *cfg)
 
 /* ---- secp256k1 recovery -------------------------------------------------------------------- */
 
-/* 256 keys, 256 EIP-191 hashes of SIWE-shaped messages, their signatures,
- * and the expected address and serialized public key of each. */
+/* 256 keys, 256 EIP-4361 messages (one per key, each with its own nonce),
+ * their EIP-191 hashes and signatures, and the expected address and
+ * serialized public key of each. */
 static void recover_set_build(struct recover_set *set)
 {
     struct err e = {0};
+    char issued[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm) == NULL ||
+        strftime(issued, sizeof issued, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        bench_fail("cannot format the time");
+    set->now_s = (int64_t)now;
     for (int i = 0; i < BENCH_SIGS; i++) {
         char text[256];
         int n = snprintf(text, sizeof text, "bench key %d", i);
@@ -442,17 +466,27 @@ static void recover_set_build(struct recover_set *set)
         struct sig_private_key key;
         if (sig_private_key_from_bytes(&key, key_bytes, &e) != SIG_OK)
             bench_fail(e.msg);
-        n = snprintf(text, sizeof text,
-                     "localhost wants you to sign in with your Ethereum account.\n"
-                     "URI: http://localhost\nVersion: 1\nChain ID: 31337\nNonce: bench%08d",
-                     i);
-        if (n < 0 || (size_t)n >= sizeof text)
-            bench_fail("message formatting overflowed");
-        if (sig_hash_personal_message(set->hash[i], (const uint8_t *)text, (size_t)n, &e) !=
-                SIG_OK ||
-            sig_sign_recoverable(set->sig[i], set->hash[i], &key, &e) != SIG_OK ||
-            sig_private_key_address(&set->addr[i], &key, &e) != SIG_OK)
+        char addr[ADDRESS_TEXT_SIZE];
+        if (sig_private_key_address(&set->addr[i], &key, &e) != SIG_OK)
             bench_fail(e.msg);
+        address_format_checksum(addr, &set->addr[i]);
+        static const char format[] =
+            BENCH_SIWE_DOMAIN " wants you to sign in with your Ethereum account:\n%s\n\n"
+                              "Sign in to watch.\n\n"
+                              "URI: http://" BENCH_SIWE_DOMAIN "/\nVersion: 1\nChain ID: %d\n"
+                              "Nonce: bench%08d\nIssued At: %s";
+        n = snprintf(set->message[i], sizeof set->message[i], format, addr, BENCH_SIWE_CHAIN_ID, i,
+                     issued);
+        if (n < 0 || (size_t)n >= sizeof set->message[i])
+            bench_fail("message formatting overflowed");
+        set->message_len[i] = (size_t)n;
+        if (sig_hash_personal_message(set->hash[i], (const uint8_t *)set->message[i],
+                                      set->message_len[i], &e) != SIG_OK ||
+            sig_sign_recoverable(set->sig[i], set->hash[i], &key, &e) != SIG_OK)
+            bench_fail(e.msg);
+        set->sig_hex[i][0] = '0';
+        set->sig_hex[i][1] = 'x';
+        bench_hex(set->sig_hex[i] + 2, set->sig[i], SIG_BYTES);
         secp256k1_pubkey pk;
         size_t ser_len = BENCH_PUBKEY_SER_BYTES;
         if (secp256k1_ec_pubkey_create(set->ctx, &pk, key.bytes) != 1 ||
@@ -517,9 +551,10 @@ static void bench_recover(const struct bench_config *cfg)
            "keccak-256 to an address\" "
            "ref=\"raw libsecp256k1 loop: recoverable_signature_parse_compact, ecdsa_recover, "
            "ec_pubkey_serialize (no address)\" "
-           "note=\"The same %d signatures (EIP-191 hashes of SIWE-shaped messages, %d keys) "
+           "note=\"The same %d signatures (EIP-191 hashes of SIWE messages, %d keys) "
            "cycled on both sides, one thread. Each side also compares its result with the "
-           "expected one. The target in docs/architecture.md is for whole SIWE sign-ins; this measures their "
+           "expected one. The target in docs/architecture.md is for whole SIWE sign-ins; this "
+           "measures their "
            "recover step.\"\n",
            BENCH_SIGS, BENCH_SIGS);
 
@@ -533,8 +568,58 @@ static void bench_recover(const struct bench_config *cfg)
         0.90,           "SIWE sign-ins vs raw recover (related: this is their recover step)"};
     bench_print(&r, &so, &sr);
 
+    bench_siwe(cfg, set);
     secp256k1_context_destroy(set->ctx);
     free(set);
+}
+
+/* ---- SIWE verification in process ---------------------------------------------------------- */
+
+static bool siwe_ours_run(void *ctx, uint64_t iters)
+{
+    struct recover_set *set = ctx;
+    const struct siwe_expect x = {.domain = BENCH_SIWE_DOMAIN,
+                                  .scheme = "http",
+                                  .chain_id = BENCH_SIWE_CHAIN_ID,
+                                  .now_s = set->now_s};
+    for (uint64_t it = 0; it < iters; it++) {
+        size_t j = (size_t)(it % BENCH_SIGS);
+        struct siwe_message m;
+        enum siwe_signer signer = SIWE_SIGNER_NONE;
+        if (siwe_verify(&m, &signer, set->message[j], set->message_len[j], set->sig_hex[j],
+                        SIWE_SIGNATURE_HEX_LEN, &x, NULL, NULL) != SIWE_OK ||
+            signer != SIWE_SIGNER_ACCOUNT || !address_eq(&m.address, &set->addr[j]))
+            set->wrong++;
+    }
+    return set->wrong == 0;
+}
+
+/* siwe_verify() against the raw recover loop, on the set bench_recover built. */
+static void bench_siwe(const struct bench_config *cfg, struct recover_set *set)
+{
+    printf("group id=siwe title=\"SIWE verification in process vs raw recover\" "
+           "ours=\"siwe_verify() with no RPC client: parse the EIP-4361 message (%zu to %zu "
+           "bytes), check domain, scheme, chain id and Issued At, decode the 0x signature, v/r/s "
+           "and high-s checks, EIP-191 hash, recover, keccak-256 to an address, compare with "
+           "the message's address\" "
+           "ref=\"the raw libsecp256k1 recover loop of the recover group\" "
+           "note=\"The same %d signed SIWE messages on both sides, one thread. This is the "
+           "in-process part of a sign-in, not a sign-in: POST /v1/auth/siwe adds HTTP, JSON, "
+           "the nonce UPDATE in PostgreSQL and the session token; the gateway section measures "
+           "that against this run's raw recover rate.\"\n",
+           set->message_len[0], set->message_len[BENCH_SIGS - 1], BENCH_SIGS);
+    struct bench_side ours = {siwe_ours_run, set}, ref = {recover_ref_run, set};
+    struct bench_samples so, sr;
+    fprintf(stderr, "bench_crypto: siwe_verify...\n");
+    bench_pair(&so, &sr, &ours, &ref, cfg);
+    struct bench_result r = {"siwe",
+                             "siwe_verify_inprocess",
+                             "verifications/s",
+                             1.0,
+                             0.90,
+                             "in-process part of a sign-in vs raw recover (the target is for whole "
+                             "sign-ins: see siwe_signin_http)"};
+    bench_print(&r, &so, &sr);
 }
 
 /* ---- SHA-256 of a file vs openssl dgst ------------------------------------------------------ */

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# tests/bench/run.sh - runs the benchmark binaries built by `make bench` and
-# writes docs/benchmarks.md from what they print in this run.
+# tests/bench/run.sh - runs the benchmarks built by `make bench` and writes
+# docs/benchmarks.md from what they print in this run:
+#   1. bench_crypto (tests/bench/bench_crypto.c): hashing, signature recovery
+#      and in-process SIWE verification, one thread;
+#   2. tests/bench/gateway.sh (with bench_gateway.c): the gateway against
+#      nginx secure_link under wrk, sign-ins over HTTP against step 1's raw
+#      recover rate, warm access decisions, memory with 1,000 viewers; it
+#      starts its own PostgreSQL, anvil, gateway and nginx, and installs nginx
+#      and wrk (as root) when they are missing.
 #
 # Every number in the document comes from this run's output; nothing is
-# typed in here. The raw output is kept in var/bench/bench_crypto.out. The
-# document is replaced only when the benchmark finished, so a failed run
-# leaves the previous one in place.
+# typed in here. The raw output is kept in var/bench/bench_crypto.out and
+# var/bench/bench_gateway.out. The document is replaced only when every
+# benchmark finished, so a failed run leaves the previous one in place.
 #
 # This is not a test: it judges no timing and fails only when a benchmark
 # cannot run or reports a wrong result. A ratio under its target (docs/architecture.md) is
@@ -15,9 +22,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=build/tests/bench/bench_crypto
+BUILD_DIR=${BUILD_DIR:-build}
+export BUILD_DIR
+BIN=$BUILD_DIR/tests/bench/bench_crypto
 WORK=var/bench
 OUT=$WORK/bench_crypto.out
+GW_OUT=$WORK/bench_gateway.out
 DOC=docs/benchmarks.md
 OPENSSL=$(command -v openssl) || { echo "bench: openssl not found in PATH" >&2; exit 1; }
 
@@ -31,8 +41,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 run_date=$(date -u +'%Y-%m-%d %H:%M:%S UTC')
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 tree_state="clean"
-if [[ -n "$(git status --porcelain -- services/common tests/bench Makefile 2>/dev/null)" ]]; then
-    tree_state="uncommitted changes in services/common, tests/bench or the Makefile"
+if [[ -n "$(git status --porcelain -- services tests/bench Makefile 2>/dev/null)" ]]; then
+    tree_state="uncommitted changes in services, tests/bench or the Makefile"
 fi
 kernel=$(uname -sr)
 compiler=$(${CC:-cc} --version 2>/dev/null | head -1)
@@ -43,6 +53,14 @@ openssl_cli=$("$OPENSSL" version)
 echo "bench: $BIN (one thread; progress on stderr)"
 start=$SECONDS
 "$BIN" --dir "$WORK" --openssl "$OPENSSL" "$@" | tee "$OUT"
+# The raw recover rate of this run is the reference of the HTTP sign-ins.
+recover=$(awk '$1 == "bench" && / name=secp256k1_recover / {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    print v["ref"], v["ref_median"] }' "$OUT")
+[[ $recover =~ ^[0-9.]+\ [0-9.]+$ ]] || { echo "bench: no secp256k1_recover result in $OUT" >&2; exit 1; }
+echo "bench: tests/bench/gateway.sh (gateway, PostgreSQL, anvil, nginx, wrk; progress on stderr)"
+bash tests/bench/gateway.sh --recover-best "${recover% *}" --recover-median "${recover#* }" "$@" |
+    tee "$GW_OUT"
 elapsed=$((SECONDS - start))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -79,6 +97,7 @@ function parse(line,   rest, key, val, m) {
     }
 }
 function num(x) { return (x + 0 >= 1000) ? sprintf("%.0f", x) : sprintf("%.1f", x) }
+function num_measure(x) { return (x + 0 < 10) ? sprintf("%.3f", x) : num(x) }
 $1 == "info" {
     parse($0)
     for (k in kv) info[k] = kv[k]
@@ -89,9 +108,32 @@ $1 == "group" {
     groups[++ngroups] = g
     title[g] = kv["title"]; ours_desc[g] = kv["ours"]; ref_desc[g] = kv["ref"]; note[g] = kv["note"]
 }
+$1 == "measure" {
+    parse($0)
+    g = kv["group"]
+    i = ++nmeasures[g]
+    mrow[g, i] = sprintf("| `%s` | %s | **%s** |", kv["name"], kv["unit"],
+                        num_measure(kv["value"]))
+    if (kv["target_max"] == "none") {
+        mrow[g, i] = mrow[g, i] " none | - |"
+    } else if (kv["value"] + 0 <= kv["target_max"] + 0) {
+        mrow[g, i] = mrow[g, i] sprintf(" <= %s: %s | meets target |", kv["target_max"],
+                                        kv["target_text"])
+    } else {
+        mrow[g, i] = mrow[g, i] sprintf(" <= %s: %s | **BELOW TARGET** |", kv["target_max"],
+                                        kv["target_text"])
+        below[++nbelow] = sprintf("`%s`: %s %s, target at most %s", kv["name"],
+                                  num_measure(kv["value"]),
+                                  kv["unit"], kv["target_max"])
+    }
+    if (kv["detail"] != "")
+        details[g, ++ndetails[g]] = sprintf("`%s`: %s", kv["name"], kv["detail"])
+}
 $1 == "bench" {
     parse($0)
     g = kv["group"]
+    if (kv["detail"] != "")
+        details[g, ++ndetails[g]] = sprintf("`%s`: %s", kv["name"], kv["detail"])
     i = ++nrows[g]
     row[g, i] = sprintf("| `%s` | %s | %s | %s | **%.3f** | %.3f |", kv["name"], kv["unit"],
                         num(kv["ours"]), num(kv["ref"]), kv["ratio"], kv["ratio_median"])
@@ -110,7 +152,8 @@ $1 == "bench" {
 END {
     print "# Benchmarks"
     print ""
-    print "Written by `make bench` (tests/bench/run.sh from tests/bench/bench_crypto.c)."
+    print "Written by `make bench` (tests/bench/run.sh from tests/bench/bench_crypto.c, then"
+    print "tests/bench/gateway.sh with tests/bench/bench_gateway.c)."
     print "Do not edit: rerun `make bench`. Every number below comes from the single run"
     print "described here."
     print ""
@@ -121,12 +164,16 @@ END {
     printf "| Date | %s |\n", run_date
     printf "| Commit | `%s` (%s) |\n", commit, tree_state
     printf "| CPU | %s (`model name` in /proc/cpuinfo) |\n", cpu
-    printf "| Cores (`nproc`) | %s; the benchmark uses one thread |\n", cores
+    printf "| Cores (`nproc`) | %s; the crypto benchmarks use one thread |\n", cores
+    printf "| Gateway benchmarks | %s |\n", info["gw_cpus"]
     printf "| Load average before / after | %s / %s |\n", load_before, load_after
     printf "| Kernel | %s |\n", kernel
     printf "| Compiler | %s, `-O2` |\n", compiler
     printf "| OpenSSL | library: %s; command: %s |\n", info["openssl_lib"], openssl_cli
     printf "| libsecp256k1 | %s (Debian package) |\n", secp
+    printf "| nginx | %s |\n", info["gw_nginx"]
+    printf "| wrk | %s (Debian package), `%s` |\n", info["gw_wrk"], info["gw_wrk_args"]
+    printf "| PostgreSQL | %s (private cluster, fsync off, as in `make test`) |\n", info["gw_postgres"]
     printf "| Wall time of the run | %s s |\n", elapsed
     print ""
     print "## How to read this"
@@ -138,6 +185,10 @@ END {
     print "  repetitions of about " info["rep_seconds"] " s each. File benchmark:",
           info["file_reps"]
     print "  runs each. Clock: CLOCK_MONOTONIC. MB/s means 10^6 bytes per second."
+    print "- The gateway benchmarks run a real gateway, PostgreSQL, anvil and nginx; their"
+    print "  runs alternate between the gateway and nginx (" info["gw_reps"] " timed runs each per row)."
+    print "  A **Measure** table is lower-is-better (a latency or a size) against an absolute"
+    print "  target. The notes under a table give the runs and context of each row."
     print "- Targets are the ones in [architecture.md](architecture.md#performance-targets); a row without one is"
     print "  context. A ratio under its target is marked **BELOW TARGET**. Nothing here fails"
     print "  the build."
@@ -157,10 +208,20 @@ END {
             printf "- openssl start-up measured on /dev/null: %s ms.\n",
                    info["openssl_dgst_startup_ms"]
         print ""
-        printf "| Benchmark | Unit | Ours | Reference | Ratio (best) | Ratio (median) |"
-        print " Target | Result |"
-        print "|---|---|---:|---:|---:|---:|---|---|"
-        for (i = 1; i <= nrows[g]; i++) print row[g, i]
+        if (nrows[g] > 0) {
+            printf "| Benchmark | Unit | Ours | Reference | Ratio (best) | Ratio (median) |"
+            print " Target | Result |"
+            print "|---|---|---:|---:|---:|---:|---|---|"
+            for (i = 1; i <= nrows[g]; i++) print row[g, i]
+        }
+        if (nmeasures[g] > 0) {
+            if (nrows[g] > 0) print ""
+            print "| Measure | Unit | Value | Target | Result |"
+            print "|---|---|---:|---|---|"
+            for (i = 1; i <= nmeasures[g]; i++) print mrow[g, i]
+        }
+        if (ndetails[g] > 0) print ""
+        for (i = 1; i <= ndetails[g]; i++) printf "- %s\n", details[g, i]
     }
     print ""
     print "## Below target"
@@ -168,7 +229,7 @@ END {
     if (nbelow == 0) print "None in this run."
     for (i = 1; i <= nbelow; i++) printf "- %s\n", below[i]
 }
-' "$OUT" >"$tmp_doc"
+' "$OUT" "$GW_OUT" >"$tmp_doc"
 
 grep -q '^| `' "$tmp_doc" || { echo "bench: no results parsed from $OUT" >&2; exit 1; }
 mv "$tmp_doc" "$DOC"

@@ -240,4 +240,148 @@ txt config too_long 00 "S=$(printf 'a%.0s' {1..4100})"$'\nREQ=1'
 txt config app 01 $'DATABASE_URL=postgres://u:p@localhost/db\nETH_RPC_URL=http://127.0.0.1:8545\nCHAIN_ID=1\nVAULT_ADDRESS=0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\nCONFIRMATIONS=12\nGATEWAY_LISTEN=0.0.0.0:80\nLOG_LEVEL=warn'
 txt config app_invalid 01 $'DATABASE_URL=a\x7fb\nCHAIN_ID=0\nCONFIRMATIONS=1001\nGATEWAY_LISTEN=:80\nSETTLEMENT_LISTEN=[::1]:0\nLOG_LEVEL=INFO'
 
-# ---- regressions (inputs that once crashed or broke a property): none so far -------------------
+# ---- json: bits 0-1 limits (0 default, 1 small, 2 tiny, 3 maxima), bit 2 table with "o" -------
+JA=0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
+txt json valid 00 "{\"a\":\"caf\\u00e9\",\"n\":-5,\"w\":\"115792089237316195423570985008687907853269984665640564039457584007913129639935\",\"h\":\"0xdeadbeef\",\"addr\":\"$JA\",\"b\":true,\"l\":[0,9],\"arr\":[{\"x\":false,\"y\":\"abcd\"}],\"obj\":{\"x\":true}}"
+txt json minimal 00 '{"a":"x"}'
+txt json null_decimal 00 '{"a":"x","w":null}'
+txt json open_object 04 '{"a":"x","o":{"k":[1,2.5e3,"s",{"t":null}],"e":{}}}'
+txt json small_ok 01 '{"a":"abcd","l":[1,2,3],"obj":{"x":true,"y":"z"}}'
+txt json tiny_ok 02 '{"a":"abc","b":false}'
+txt json maxima 03 "{\"a\":\"x\",\"o\":$(printf '[%.0s' {1..60})$(printf ']%.0s' {1..60})}"
+txt json too_large 02 "{\"a\":\"$(printf 'x%.0s' {1..80})\"}"
+txt json too_deep 01 '{"a":"x","o":{"p":[[[1]]]}}'
+txt json deep_65 07 "{\"a\":\"x\",\"o\":$(printf '[%.0s' {1..65})$(printf ']%.0s' {1..65})}"
+txt json string_long 01 '{"a":"x","o":{"k":"0123456789abcdefg"}}'
+txt json string_escapes 05 '{"a":"\u00e9\ud83d\ude00\n\"\\/","o":{"k":"\u4e2d\u6587"}}'
+txt json key_long 05 '{"a":"x","o":{"0123456789abcdefg":1}}'
+txt json items_many 05 '{"a":"x","o":{"k":[1,2,3,4,5]}}'
+txt json members_many 05 '{"a":"x","o":{"k":1,"l":2,"m":3,"n":4,"p":5}}'
+txt json nul_value 00 '{"a":"x\u0000y"}'
+txt json nul_key 04 '{"a":"x","o":{"\u0000":1}}'
+txt json bad_utf8 00 "$(printf '{"a":"\xff"}')"
+txt json overlong_utf8 00 "$(printf '{"a":"\xc0\xaf"}')"
+txt json surrogate_utf8 00 "$(printf '{"a":"\xed\xa0\x80"}')"
+txt json lone_surrogate 00 '{"a":"\ud800"}'
+txt json duplicate 00 '{"a":"x","a":"y"}'
+txt json duplicate_escaped 04 '{"a":"x","o":{"ab":1,"a\u0062":2}}'
+txt json not_object 00 '[{"a":"x"}]'
+txt json scalar 00 '"a"'
+txt json empty 00 ''
+txt json malformed 00 '{"a":"x",}'
+txt json unknown 00 '{"a":"x","z":1}'
+txt json unknown_nested 00 '{"a":"x","obj":{"x":true,"q":1}}'
+txt json missing 00 '{"n":1}'
+txt json missing_nested 00 '{"a":"x","arr":[{"x":true},{"y":"a"}]}'
+txt json wrong_type 00 '{"a":"x","l":{}}'
+txt json wrong_item 00 '{"a":"x","l":[1,"2"]}'
+txt json real_for_int 00 '{"a":"x","n":1.0}'
+txt json int_range 00 '{"a":"x","n":101}'
+txt json decimal_leading_zero 00 '{"a":"x","w":"01"}'
+txt json decimal_too_big 00 '{"a":"x","w":"115792089237316195423570985008687907853269984665640564039457584007913129639936"}'
+txt json hex_long 00 '{"a":"x","h":"0x0011223344"}'
+txt json hex_odd 00 '{"a":"x","h":"0x123"}'
+txt json address_checksum 00 '{"a":"x","addr":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"}'
+txt json array_long 00 '{"a":"x","l":[1,2,3,4]}'
+txt json string_empty 00 '{"a":""}'
+
+# ---- playlist: bits 0-2 token, bits 3-6 media segment array size (0-15) -----------------------
+# ffmpeg 5.1 output captured as is (-f hls, -var_stream_map, -hls_segment_type fmp4,
+# -hls_list_size 2 -hls_flags omit_endlist, agroup), then hand-made shapes and errors.
+STREAM_INF='#EXT-X-STREAM-INF:BANDWIDTH=75900,RESOLUTION=160x120,CODECS="avc1.f4000a,mp4a.40.2"'
+txt playlist ffmpeg_master 00 $'#EXTM3U\n#EXT-X-VERSION:3\n'"$STREAM_INF"$'\n0/index.m3u8\n\n#EXT-X-STREAM-INF:BANDWIDTH=75900,RESOLUTION=96x72,CODECS="avc1.f4000a,mp4a.40.2"\n1/index.m3u8\n'
+txt playlist ffmpeg_master_fmp4 01 $'#EXTM3U\n#EXT-X-VERSION:7\n'"$STREAM_INF"$'\n0/index.m3u8\n'
+txt playlist ffmpeg_master_dot 02 $'#EXTM3U\n#EXT-X-VERSION:3\n'"$STREAM_INF"$'\n./0/index.m3u8\n'
+txt playlist ffmpeg_audio_group 03 $'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="group_aud",NAME="audio_0",DEFAULT=YES,URI="audio/index.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=75900,CODECS="mp4a.40.2",AUDIO="group_aud"\naudio/index.m3u8\n\n#EXT-X-STREAM-INF:BANDWIDTH=75900,RESOLUTION=64x48,CODECS="avc1.f4000a,mp4a.40.2",AUDIO="group_aud"\n360p/index.m3u8\n'
+txt playlist ffmpeg_media_ts 18 $'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXTINF:1.000000,\nindex0.ts\n#EXTINF:1.000000,\nindex1.ts\n#EXTINF:1.000000,\nindex2.ts\n#EXT-X-ENDLIST\n'
+txt playlist ffmpeg_media_fmp4 21 $'#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:1.000000,\nindex0.m4s\n#EXTINF:1.000000,\nindex1.m4s\n#EXTINF:1.000000,\nindex2.m4s\n#EXT-X-ENDLIST\n'
+txt playlist ffmpeg_live_window 12 $'#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:2\n#EXTINF:1.000000,\nlive2.ts\n#EXTINF:1.000000,\nlive3.ts\n'
+txt playlist crlf_no_final_newline 7c $'#EXTM3U\r\n# comment\r\n#EXT-X-TARGETDURATION:6\r\n#EXT-X-MEDIA-SEQUENCE:41\r\n#EXT-X-KEY:METHOD=NONE\r\n#EXTINF:5.005,title\r\na_1.ts\r\n#EXT-X-DISCONTINUITY\r\n#EXTINF:6\r\nb-2.ts'
+txt playlist rewrite_shapes 00 $'#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="xURI=y",URI="audio/index.m3u8"\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI="0/iframe.m3u8"\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI="key?id=1"\n#EXT-X-STREAM-INF:BANDWIDTH=1\n0/index.m3u8?v=2\n#EXT-X-MAP:URI="init.mp4#frag"\n#EXTINF:1,\nseg.ts#t=1\n'
+txt playlist uri_token_lookalike 00 $'#EXTM3U\n# x?token=t"\n#EXTINF:1,\na.ts?token=t\n#EXT-X-MAP:URI="i?token=t"\n'
+txt playlist absolute_uri 00 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://evil.example/a.ts\n'
+txt playlist absolute_map 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="//evil.example/init.mp4"\n'
+txt playlist empty_uri_attr 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-SESSION-DATA:DATA-ID="x",URI=""\n#EXTINF:2,\na.ts\n'
+txt playlist traversal 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n../other/a.ts\n'
+txt playlist byterange 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n#EXT-X-BYTERANGE:100@0\na.ts\n'
+txt playlist encrypted 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-KEY:METHOD=AES-128,URI="k.key"\n#EXTINF:2,\na.ts\n'
+txt playlist bad_attrs 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="init.mp4",\n'
+txt playlist duplicate_target 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-TARGETDURATION:2\n'
+txt playlist sequence_late 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n#EXT-X-MEDIA-SEQUENCE:3\n'
+txt playlist segment_after_end 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-ENDLIST\n#EXTINF:2,\na.ts\n'
+txt playlist extinf_without_uri 08 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n'
+txt playlist duration_edges 78 $'#EXTM3U\n#EXT-X-TARGETDURATION:86400\n#EXT-X-MEDIA-SEQUENCE:4611686018427387904\n#EXTINF:86400.000000,\na.ts\n#EXTINF:0.0000009,\nb.ts\n'
+txt playlist master_duplicate 00 $'#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n0/index.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=2\n0/other.m3u8\n'
+txt playlist master_iframe 00 $'#EXTM3U\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI="0/i.m3u8"\n'
+txt playlist control_byte 00 $'#EXTM3U\n#EXTINF:1,\na\tb.ts\n'
+txt playlist not_m3u 00 $'#EXTM3U8\n'
+txt playlist empty 00 ''
+
+# ---- path: bit 0 = a valid stream id and '/' go in front of the rest -----------------------------
+PID=0f8e2a4c-1b3d-4e5f-8a9b-0c1d2e3f4a5b
+txt path master 00 "$PID/master.m3u8"
+txt path media 00 "$PID/0/index.m3u8"
+txt path segment 00 "$PID/720p/index12.ts"
+txt path init 00 "$PID/0/init.mp4"
+txt path m4s 01 0/seg_1.m4s
+txt path vtt 01 subs/x.vtt
+txt path longest 01 "$(printf 'r%.0s' {1..32})/$(printf 's%.0s' {1..64}).m3u8"
+txt path long_stem 01 "0/$(printf 's%.0s' {1..65}).ts"
+txt path long_rendition 01 "$(printf 'r%.0s' {1..33})/a.ts"
+txt path too_long 01 "$(printf 'a%.0s' {1..140})"
+txt path dotdot 00 "$PID/../x/index.m3u8"
+txt path dot 01 ./index.m3u8
+txt path hidden 01 0/.index.ts
+txt path dots_in_name 01 0/index..ts
+txt path encoded 01 %2e%2e/master.m3u8
+bin path nul 01"$(printf '0/index.ts' | xxd -p)00$(printf '.m3u8' | xxd -p)"
+txt path backslash 01 '0\index.m3u8'
+txt path absolute 00 "/$PID/master.m3u8"
+txt path double_slash 01 0//index.m3u8
+txt path trailing_slash 01 0/
+txt path too_deep 01 0/a/b.ts
+txt path upper_id 00 0F8E2A4C-1B3D-4E5F-8A9B-0C1D2E3F4A5B/master.m3u8
+txt path top_index 01 index.m3u8
+txt path empty 00 ''
+
+# ---- siwe: byte 0 & 3 = 0 parse, 1 time, 2 check (then a 4-byte now delta), 3 signature ------------
+siwe_vec() { # siwe_vec KIND NAME [TAG] FIELD: a field of a siwe_js.txt line (hex without 0x)
+    awk -v k="$1" -v n="$2" -v t="$3" -v f="$4" '$1 == k && $2 == n && (t == "" || $3 == t) {
+        if (f ~ /^[0-9]+$/) { print $f } else { for (i = 3; i <= NF; i++) if (index($i, f "=") == 1)
+            print substr($i, length(f) + 4) } exit }' "$V/siwe_js.txt"
+}
+for name in basic no_statement empty_statement resources resources_empty times offset_time \
+    request_id scheme_http all_fields domain_ipv6 domain_userinfo; do
+    bin siwe "msg_$name" "00$(siwe_vec msg "$name" "" 3)"
+done
+for name in basic times all_fields scheme_https chain_1 issued_future; do
+    bin siwe "check_$name" "0200000000$(siwe_vec msg "$name" "" 3)"
+done
+bin siwe check_times_early "02fffffff0$(siwe_vec msg times "" 3)"
+for tag in signed v01 high_s other_key; do
+    bin siwe "sig_$tag" "03$(siwe_vec sig basic "$tag" signature)"
+done
+bin siwe sig_forced_v0 "07$(siwe_vec sig basic signed signature)"
+SB=$'localhost:8080 wants you to sign in with your Ethereum account:\n0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\n\nSign in to watch the stream.\n\nURI: http://localhost:8080\nVersion: 1\nChain ID: 31337\nNonce: 32891756abcdef01\nIssued At: 2024-01-01T00:00:00Z'
+SI='Issued At: 2024-01-01T00:00:00Z'
+txt siwe bad_crlf 00 "${SB//$'\n'/$'\r\n'}"
+txt siwe bad_lowercase_address 00 "${SB/0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266/0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266}"
+txt siwe bad_trailing_lf 00 "$SB"$'\n'
+txt siwe bad_statement_lines 00 "${SB/Sign in to/Sign in$'\n'to}"
+txt siwe bad_field_order 00 "${SB/Version: 1$'\n'Chain ID: 31337/Chain ID: 31337$'\n'Version: 1}"
+txt siwe bad_duplicate_uri 00 "${SB/Version: 1/URI: http://x$'\n'Version: 1}"
+txt siwe bad_time 00 "${SB/2024-01-01T00:00:00Z/2024-02-30T00:00:00Z}"
+txt siwe scheme_and_tail 00 "http://${SB/$SI/$SI$'\n'Expiration Time: 2024-01-02T00:00:00.5+01:00$'\n'Not Before: 2016-12-31T23:59:60Z$'\n'Request ID: r-1%20$'\n'Resources:$'\n'- https://a/$'\n'- urn:x:y}"
+txt siwe bad_resources_17 00 "$SB"$'\nResources:'"$(for i in {1..17}; do printf '\n- https://a/%d' "$i"; done)"
+for t in 2024-01-01T00:00:00Z 2024-01-01t05:30:00.5+05:30 2016-12-31T23:59:60Z \
+    2017-01-01T00:59:60+01:00 2024-02-29T23:59:59.999999999-23:59 0000-01-01T00:00:00Z \
+    9999-12-31T23:59:59.1-00:00 2024-02-30T00:00:00Z 2024-01-01T00:00:60Z 2024-01-01T24:00:00Z \
+    2024-01-01T00:00:00.1234567890Z 2024-01-01T00:00:00+0100 2024-01-01T00:00:00; do
+    txt siwe "time_${t//[^0-9A-Za-z]/_}" 01 "$t"
+done
+
+# ---- regressions (inputs that once crashed or broke a property) ---------------------------------
+# playlist: MEDIA-SEQUENCE between an #EXTINF and its URI (the parser and the rewrite disagreed);
+# an absolute URI in a segment the filter drops (the filtered rewrite skipped the check).
+txt playlist regress_sequence_after_extinf 12 $'#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:13\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:2\nlive2.ts\n'
+txt playlist regress_dropped_absolute 00 $'#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://evil.example/a.ts\n'

@@ -5,18 +5,26 @@
 # with our own signer, write stack.env, and leave no process behind after
 # SIGTERM (and after SIGINT). The v2 vault must have separate roles:
 # operator = anvil account 0, admin = guardian = anvil account 9, and the
-# 60 s audit window; stack.env and the banner must name all of them.
+# 60 s audit window; stack.env and the banner must name all of them. The
+# gateway must answer /healthz, serve the demo stream that demo.js seeded
+# (GET /v1/streams/{id}, its pass deployed on chain) and receive the live
+# test source: the master and both media playlists appear under MEDIA_DIR.
+# After the stop, publish went first (the media playlists end with
+# #EXT-X-ENDLIST) and no gateway, rightsctl or ffmpeg process is left.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source services/stack/lib.sh
 CAST=${TOOLS_BIN:-$PWD/.tools/node_modules/.bin}/cast
 A0=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 A9=0xa0Ee7A142d267C1f36714E4a8F75612F20a79720
+A2=0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
 # The stack under test must start its own servers: drop any settings the
 # test runner exported for the other integration tests.
 unset DATABASE_URL ETH_RPC_URL CHAIN_ID VAULT_ADDRESS OPERATOR_KEY_FILE AUTH_SECRET_FILE \
     SIWE_DOMAIN CONFIRMATIONS MEDIA_DIR GATEWAY_LISTEN SETTLEMENT_LISTEN MAX_FEE_PER_GAS_WEI \
-    CLAIM_DELAY_S CLAIM_WINDOW_S
+    CLAIM_DELAY_S CLAIM_WINDOW_S WEB_DIR LOG_LEVEL GATEWAY_URL
+STACK_UP_S=90 # PostgreSQL, anvil, deploy, gateway, demo seeding
+MEDIA_UP_S=45 # ffmpeg's start and first 2 s segment of each rendition
 pass=0
 fail=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
@@ -52,11 +60,65 @@ check_roles() {
         bad "$sig: the banner prints operator, admin and guardian" "$(cat "$dir/out.log")"
 }
 
+# listening PORT: something accepts connections on 127.0.0.1:PORT.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# procs_with_env NAME=VALUE: "PID CMDLINE" of each process whose environment
+# holds exactly that entry (the gateway has no arguments to find it by).
+procs_with_env() {
+    local f pid
+    for f in /proc/[0-9]*/environ; do
+        pid=${f#/proc/}
+        pid=${pid%/environ}
+        [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+        { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qxF -- "$1" &&
+            echo "$pid $({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)"
+    done
+    return 0
+}
+
+# check_gateway SIG DIR PORT: the gateway of the stack in DIR, on PORT.
+check_gateway() {
+    local sig=$1 dir=$2 port=$3 url got want health stream code i
+    url=http://127.0.0.1:$port
+    got=$(source "$dir/stack.env" && echo "$GATEWAY_URL $SIWE_DOMAIN $GATEWAY_LISTEN $MEDIA_DIR")
+    want="http://localhost:$port localhost:$port 127.0.0.1:$port $dir/media"
+    [[ $got == "$want" ]] && ok "$sig: stack.env: GATEWAY_URL and SIWE_DOMAIN agree with GATEWAY_LISTEN" ||
+        bad "$sig: stack.env: GATEWAY_URL and SIWE_DOMAIN agree with GATEWAY_LISTEN" "got  $got" "want $want"
+    health=$(curl -s -m 5 -w ' %{http_code}' "$url/healthz")
+    [[ $health == *'"postgres": "ok"'*' 200' || $health == *'"postgres":"ok"'*' 200' ]] &&
+        ok "$sig: the gateway answers /healthz (postgres ok)" || bad "$sig: the gateway answers /healthz (postgres ok)" "$health"
+    local id pass_addr tip
+    id=$(source "$dir/stack.env" && echo "$DEMO_STREAM_ID")
+    pass_addr=$(source "$dir/stack.env" && echo "$DEMO_PASS_ADDRESS")
+    tip=$(source "$dir/stack.env" && echo "$DEMO_TIP_MIN_WEI")
+    stream=$(curl -s -m 5 -w ' %{http_code}' "$url/v1/streams/$id")
+    [[ $id =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ && $stream == *' 200' &&
+        $stream == *"\"$pass_addr\""* && $stream == *'"5000000000000000"'* && $tip == 5000000000000000 ]] &&
+        ok "$sig: GET /v1/streams/<demo stream> is 200 with its pass and 0.005 ETH tip rule" ||
+        bad "$sig: GET /v1/streams/<demo stream> is 200 with its pass and 0.005 ETH tip rule" "id=$id pass=$pass_addr" "$stream"
+    code=$(rpc "http://127.0.0.1:$anvil_port" eth_getCode "[\"$pass_addr\",\"latest\"]")
+    [[ ${#code} -gt 1000 ]] && ok "$sig: the demo pass has code on chain" || bad "$sig: the demo pass has code on chain" "code=${code:0:40}"
+    grep -qF "http://localhost:$port/watch/$id" "$dir/out.log" && grep -qF "$A2" "$dir/out.log" &&
+        ok "$sig: the banner prints the watch URL and the fan account to import" ||
+        bad "$sig: the banner prints the watch URL and the fan account to import" "$(cat "$dir/out.log")"
+    for ((i = 0; i < MEDIA_UP_S * 10; i++)); do
+        [[ -s $dir/media/$id/master.m3u8 && -s $dir/media/$id/0/index.m3u8 && -s $dir/media/$id/1/index.m3u8 ]] && break
+        sleep 0.1
+    done
+    [[ -s $dir/media/$id/master.m3u8 && -s $dir/media/$id/0/index.m3u8 && -s $dir/media/$id/1/index.m3u8 ]] &&
+        ok "$sig: the live test source's master and media playlists appear under MEDIA_DIR ($((i / 10)) s)" ||
+        bad "$sig: the live test source's master and media playlists appear under MEDIA_DIR" \
+            "$(find "$dir/media" | head -20)" "$(tail -5 "$dir/publish.log" 2>/dev/null)" "$(tail -5 "$dir/gateway.log")"
+    pgrep -f -- "ffmpeg.*$id" >/dev/null && ok "$sig: ffmpeg is publishing" ||
+        bad "$sig: ffmpeg is publishing" "$(tail -5 "$dir/publish.log" 2>/dev/null)"
+}
+
 # run_stack SIGNAL [PARENT_MODE]: one full start/stop cycle, stopped with
 # SIGNAL. PARENT_MODE 700 puts the stack in a directory the postgres user
 # cannot enter, like a checkout under /root.
 run_stack() {
-    local sig=$1 mode=${2:-755} dir pg_port anvil_port pid i
+    local sig=$1 mode=${2:-755} dir pg_port anvil_port gw_port pid i
     mkdir -p "$PWD/var/test/run-$$-$sig-$mode"
     chmod "$mode" "$PWD/var/test/run-$$-$sig-$mode"
     dir=$PWD/var/test/run-$$-$sig-$mode/var
@@ -64,14 +126,15 @@ run_stack() {
     mkdir -p "$dir"
     pg_port=$(stack_free_port)
     anvil_port=$(stack_free_port)
+    gw_port=$(stack_free_port)
     # Job control gives the stack its own process group and keeps SIGINT
     # deliverable (a plain background job would ignore it), like a terminal.
     set -m
-    STACK_VAR_DIR=$dir PG_PORT=$pg_port ANVIL_PORT=$anvil_port \
+    STACK_VAR_DIR=$dir PG_PORT=$pg_port ANVIL_PORT=$anvil_port GATEWAY_LISTEN=127.0.0.1:$gw_port \
         bash services/stack/run.sh >"$dir/out.log" 2>&1 &
     pid=$!
     set +m
-    for ((i = 0; i < 600; i++)); do
+    for ((i = 0; i < STACK_UP_S * 10; i++)); do
         grep -q 'dev stack is up' "$dir/out.log" 2>/dev/null && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
@@ -103,6 +166,9 @@ run_stack() {
     local migrated
     migrated=$(source "$dir/stack.env" && psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM schema_migrations' 2>&1)
     [[ $migrated -ge 1 ]] && ok "$sig: migrations applied" || bad "$sig: migrations applied" "$migrated"
+    check_gateway "$sig" "$dir" "$gw_port"
+    local id
+    id=$(source "$dir/stack.env" && echo "$DEMO_STREAM_ID")
 
     if [[ $sig == INT/* ]]; then
         kill -INT -- "-$pid" # Ctrl-C reaches the whole foreground process group
@@ -114,10 +180,19 @@ run_stack() {
         sleep 0.1
     done
     kill -0 "$pid" 2>/dev/null || wait "$pid" 2>/dev/null
-    local left
+    local left r ended=0
+    for r in 0 1; do
+        [[ $(tail -n 1 "$dir/media/$id/$r/index.m3u8" 2>/dev/null) == '#EXT-X-ENDLIST' ]] && ended=$((ended + 1))
+    done
+    ((ended == 2)) && ok "$sig: publish stopped before the gateway: both media playlists end with #EXT-X-ENDLIST" ||
+        bad "$sig: publish stopped before the gateway: both media playlists end with #EXT-X-ENDLIST" \
+            "$(tail -n 2 "$dir/media/$id"/*/index.m3u8 2>&1)" "$(tail -n 5 "$dir/publish.log" 2>&1)"
     left=$(pgrep -af -- "$dir" || true)
     left+=$(pgrep -af -- "--port $anvil_port" || true)
     left+=$(pgrep -af -- "-p $pg_port " || true) # the cluster may live behind a symlink
+    left+=$(pgrep -af -- "$id" || true)         # rightsctl publish and ffmpeg
+    left+=$(procs_with_env "MEDIA_DIR=$dir/media") # the gateway
+    listening "$gw_port" && left+=" (something still listens on the gateway's port $gw_port)"
     if ! kill -0 "$pid" 2>/dev/null && [[ -z "$left" ]]; then
         ok "$sig: stops cleanly, nothing left running"
     else

@@ -15,7 +15,11 @@
 #   * the vectors check: a regenerated file that differs, a generator that
 #     fails or ignores its output path, a vector file without a generator;
 #   * the integration phase finds its programs the same way (run.sh sourced,
-#     so that no server is started).
+#     so that no server is started);
+#   * node tests: a browser test that needs no gateway runs in the unit phase
+#     (and fails like any program); one that mentions GATEWAY_URL does not run
+#     alone but reaches the e2e tests in E2E_BROWSER_TESTS, and is a failure
+#     when there is no e2e test to run it.
 # Prints one "ok"/"not ok" line per check and a closing "N passed, N failed".
 # shellcheck disable=SC2016 # the fake programs' bodies expand when they run
 set -uo pipefail
@@ -47,7 +51,7 @@ check() {
 # new_tree NAME: an empty scratch source tree and build directory, in $tree.
 new_tree() {
     tree=$scratch/$1
-    mkdir -p "$tree"/tests/{unit,fuzz,integration,static,vectors} \
+    mkdir -p "$tree"/tests/{unit,fuzz,integration,static,vectors,browser,e2e} \
         "$tree"/build/asan/tests/{unit,fuzz,integration}
 }
 
@@ -75,6 +79,7 @@ run_tree() {
 
 last_line_is() { [[ $(printf '%s\n' "$out" | tail -n 1) == "$1" ]]; }
 has() { printf '%s\n' "$out" | grep -qF -- "$1"; }
+lacks() { ! has "$1"; }
 failed() { ((rc != 0)); }
 succeeded() { ((rc == 0)); }
 
@@ -220,6 +225,48 @@ out=$(
     echo "totals $total_pass $total_fail ${failed_bins[*]}"
 )
 check "integration: a missing program is a failure" has "totals 3 1 integration/test_down"
+
+# ---- node tests: browser tests in the unit phase, e2e tests in the integration phase ----
+new_tree node
+js() { printf '%s\n' "$2" >"$tree/tests/$1.js"; } # js PATH BODY: a node test
+js browser/test_plain 'console.log("ok - p"); console.log("2 passed, 0 failed");'
+js browser/test_live '// drives process.env.GATEWAY_URL
+console.log("ok - l"); console.log("5 passed, 0 failed");'
+js e2e/test_flow 'console.log("1 passed, 0 failed");'
+run_tree
+check "node: a browser test that needs no gateway runs in the unit phase" has "== browser/test_plain.js"
+check "node: a browser test that needs a gateway does not run alone" lacks "browser/test_live.js"
+check "node: e2e tests do not run in the unit phase" lacks "e2e/test_flow.js"
+check "node: unit closing line" last_line_is "2 passed, 0 failed"
+js browser/test_silent 'console.log("ok - looks fine")'
+js browser/test_throws 'throw new Error("boom")'
+run_tree
+check "node: a browser test without a summary line is a failure" has "(no summary line; exit code 0)"
+check "node: a browser test that throws is a failure" has "(no summary line; exit code 1)"
+check "node: failures counted" last_line_is "2 passed, 2 failed"
+
+js e2e/test_flow 'console.log(`# browser tests: ${process.env.E2E_BROWSER_TESTS}`); console.log("1 passed, 0 failed");'
+e2e_out() { # e2e_out: run_e2e of the sourced runner on $tree
+    out=$(
+        # shellcheck source=tests/run.sh
+        source "$RUNNER"
+        TESTS_DIR=$tree/tests
+        BUILD_DIR=$tree/build
+        TEST_SEED=4242
+        runner_init || exit 1
+        run_e2e
+        echo "totals $total_pass $total_fail ${failed_bins[*]}"
+    )
+}
+e2e_out
+check "node: e2e tests run in the integration phase" has "== e2e/test_flow.js"
+check "node: E2E_BROWSER_TESTS lists exactly the browser tests that need a gateway" \
+    has "# browser tests: $tree/tests/browser/test_live.js"
+rm "$tree/tests/e2e/test_flow.js"
+e2e_out
+check "node: a gateway browser test with no e2e test to run it is a failure" \
+    has "needs a gateway, but no $tree/tests/e2e/test_*.js runs it"
+check "node: ... and counted" has "totals 0 1 browser/test_live.js"
 
 echo "$checks_passed passed, $checks_failed failed"
 ((checks_failed == 0 && checks_passed > 0))

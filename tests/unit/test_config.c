@@ -117,6 +117,29 @@ static void test_app_missing_and_empty(void)
     CHECK_INT(cfg.chain_id, 31337);
 }
 
+/* Only the named variables are read: an unset DATABASE_URL is no error when
+ * it is not asked for, a bad CHAIN_ID is, and the rest stay zero. */
+static void test_app_names(void)
+{
+    char *env[] = {"CHAIN_ID=5", "WEB_DIR=/srv/web", "LOG_LEVEL=nonsense", NULL};
+    char *env_bad[] = {"CHAIN_ID=0", NULL};
+    static const char *const names[] = {"CHAIN_ID", "WEB_DIR", "MEDIA_DIR", NULL};
+    struct app_config cfg;
+    struct config_errors errs;
+    CHECK_INT(config_load_app_names(&cfg, names, config_lookup_envp, env, &errs), CONFIG_OK);
+    CHECK_INT(cfg.chain_id, 5);
+    CHECK_STR(cfg.web_dir, "/srv/web");
+    CHECK_STR(cfg.media_dir, "var/media"); /* its default */
+    CHECK_STR(cfg.database_url, "");       /* not asked for */
+    CHECK_INT(config_load_app_names(&cfg, names, config_lookup_envp, env_bad, &errs),
+              CONFIG_ERR_INVALID);
+    CHECK_INT(errs.count, 1);
+    CHECK_STR(errs.items[0].name, "CHAIN_ID");
+    char *env_none[] = {NULL};
+    CHECK_INT(config_load_app(&cfg, config_lookup_envp, env_none, &errs), CONFIG_ERR_INVALID);
+    CHECK_STR(cfg.web_dir, "services/gateway/web");
+}
+
 static void test_app_bounds(void)
 {
     struct {
@@ -605,6 +628,7 @@ int main(void)
     RUN(test_app_defaults);
     RUN(test_app_all_set);
     RUN(test_app_missing_and_empty);
+    RUN(test_app_names);
     RUN(test_app_bounds);
     RUN(test_app_many_bad_at_once);
     RUN(test_secret_not_quoted);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+
 /// @dev Test-only contracts that act as hostile or unusual counterparties of the
 /// vault and the pass in tests/integration. Never deployed by make run.
 
@@ -84,5 +87,41 @@ contract StipendRoyaltyPayer {
 contract ForceSend {
     constructor(address payable target) payable {
         selfdestruct(target);
+    }
+}
+
+/// @notice A contract wallet (EIP-1271) for the SIWE tests: isValidSignature
+/// answers the magic value 0x1626ba7e exactly when OpenZeppelin's ECDSA
+/// recovers `owner` from (hash, signature), and 0xffffffff otherwise (ECDSA
+/// takes v 27/28 only and rejects high s).
+contract Eip1271Wallet is IERC1271 {
+    address public immutable owner;
+
+    constructor(address owner_) {
+        owner = owner_;
+    }
+
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, signature);
+        if (err == ECDSA.RecoverError.NoError && signer == owner) return IERC1271.isValidSignature.selector;
+        return 0xffffffff;
+    }
+}
+
+/// @notice Answers every isValidSignature call with the same 32-byte word,
+/// whatever the hash and signature (a wrong or malformed answer for the SIWE
+/// tests), or reverts when that word is zero.
+contract Eip1271FixedAnswer {
+    error NoAnswer();
+
+    bytes32 public immutable answer;
+
+    constructor(bytes32 answer_) {
+        answer = answer_;
+    }
+
+    function isValidSignature(bytes32, bytes calldata) external view returns (bytes32) {
+        if (answer == bytes32(0)) revert NoAnswer();
+        return answer;
     }
 }
