@@ -16,7 +16,7 @@ ASAN := $(BUILD)/asan
 
 PKGS := libpq libmicrohttpd libavformat libavcodec libavutil
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -Iservices/common -Iservices/gateway $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql)
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(WARN) -Iservices/common -Iservices/gateway -Iservices/settlement $(shell pkg-config --cflags $(PKGS) 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS := -O2 -g $(CFLAGS_BASE)
 CFLAGS_ASAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(CFLAGS_BASE)
 LDLIBS := -lsecp256k1 -lcurl -ljansson -lpq -lmicrohttpd -lavformat -lavcodec -lavutil -lcrypto -lpthread -lm
@@ -33,6 +33,13 @@ GATEWAY_SRC := $(filter-out services/gateway/main.c,$(sort $(wildcard services/g
 GATEWAY_HDR := $(wildcard services/gateway/*.h)
 GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(BUILD)/%.o)
 GATEWAY_OBJ_ASAN := $(GATEWAY_SRC:%.c=$(ASAN)/%.o)
+# The settlement service's modules, likewise (libsettlement.a; main.c is the
+# program, built once it exists).
+SETTLEMENT_SRC := $(filter-out services/settlement/main.c,$(sort $(wildcard services/settlement/*.c)))
+SETTLEMENT_HDR := $(wildcard services/settlement/*.h)
+SETTLEMENT_OBJ := $(SETTLEMENT_SRC:%.c=$(BUILD)/%.o)
+SETTLEMENT_OBJ_ASAN := $(SETTLEMENT_SRC:%.c=$(ASAN)/%.o)
+SERVICE_HDR := $(COMMON_HDR) $(GATEWAY_HDR) $(SETTLEMENT_HDR)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 INTEG_SRC := $(sort $(wildcard tests/integration/test_*.c))
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
@@ -50,12 +57,12 @@ all: build
 build: $(BUILD)/libcommon.a $(BUILD)/bin/rightsctl $(BUILD)/bin/gateway
 
 # ---- libcommon ---------------------------------------------------------------
-$(BUILD)/%.o: %.c $(COMMON_HDR) $(GATEWAY_HDR)
+$(BUILD)/%.o: %.c $(SERVICE_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(ASAN)/%.o: %.c $(COMMON_HDR) $(GATEWAY_HDR)
+$(ASAN)/%.o: %.c $(SERVICE_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/SAN  $<")
 	$(Q)$(CC) $(CFLAGS_ASAN) -c $< -o $@
@@ -77,6 +84,14 @@ $(ASAN)/libgateway.a: $(GATEWAY_OBJ_ASAN)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
+$(BUILD)/libsettlement.a: $(SETTLEMENT_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(ASAN)/libsettlement.a: $(SETTLEMENT_OBJ_ASAN)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
 # ---- services ----------------------------------------------------------------
 $(BUILD)/bin/rightsctl: $(RIGHTSCTL_SRC) $(BUILD)/libcommon.a $(COMMON_HDR)
 	@mkdir -p $(dir $@)
@@ -89,10 +104,10 @@ $(BUILD)/bin/gateway: services/gateway/main.c $(BUILD)/libgateway.a $(BUILD)/lib
 	$(Q)$(CC) $(CFLAGS) services/gateway/main.c $(BUILD)/libgateway.a $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 # ---- tests (sanitizer build) -------------------------------------------------
-$(ASAN)/tests/%: tests/%.c $(wildcard tests/*.h) $(wildcard tests/integration/*.h) $(ASAN)/libgateway.a $(ASAN)/libcommon.a
+$(ASAN)/tests/%: tests/%.c $(wildcard tests/*.h) $(wildcard tests/integration/*.h) $(ASAN)/libsettlement.a $(ASAN)/libgateway.a $(ASAN)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/SAN  $@")
-	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libgateway.a $(ASAN)/libcommon.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libsettlement.a $(ASAN)/libgateway.a $(ASAN)/libcommon.a $(LDLIBS) -o $@
 
 # Benchmarks link the gateway's modules too (bench_gateway.c: access_decide()).
 $(BUILD)/tests/bench/%: tests/bench/%.c $(wildcard tests/integration/*.h) $(BUILD)/libgateway.a $(BUILD)/libcommon.a
@@ -102,10 +117,10 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(wildcard tests/integration/*.h) $(BUIL
 
 # A fuzz target linked with the replay driver (corpus + seeded mutations).
 $(FUZZ_BIN): $(ASAN)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(wildcard tests/*.h) \
-            $(ASAN)/libgateway.a $(ASAN)/libcommon.a
+            $(ASAN)/libsettlement.a $(ASAN)/libgateway.a $(ASAN)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/SAN  $@")
-	$(Q)$(CC) $(CFLAGS_ASAN) -Itests -DFUZZ_NAME='"$(*:fuzz_%=%)"' $< tests/fuzz/driver.c $(ASAN)/libgateway.a $(ASAN)/libcommon.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS_ASAN) -Itests -DFUZZ_NAME='"$(*:fuzz_%=%)"' $< tests/fuzz/driver.c $(ASAN)/libsettlement.a $(ASAN)/libgateway.a $(ASAN)/libcommon.a $(LDLIBS) -o $@
 
 tests-build: $(UNIT_BIN) $(INTEG_BIN) $(FUZZ_BIN) build
 
@@ -120,7 +135,7 @@ FUZZ := $(BUILD)/fuzz
 CFLAGS_FUZZ := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(CFLAGS_BASE) -Wno-sign-conversion -Wno-string-conversion
 FUZZ_LIBFUZZER_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ)/%)
 
-$(FUZZ)/%.o: %.c $(COMMON_HDR)
+$(FUZZ)/%.o: %.c $(SERVICE_HDR)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC/FUZZ $<")
 	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -133,10 +148,14 @@ $(FUZZ)/libgateway.a: $(GATEWAY_SRC:%.c=$(FUZZ)/%.o)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(FUZZ_LIBFUZZER_BIN): $(FUZZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ)/libgateway.a $(FUZZ)/libcommon.a
+$(FUZZ)/libsettlement.a: $(SETTLEMENT_SRC:%.c=$(FUZZ)/%.o)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_LIBFUZZER_BIN): $(FUZZ)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ)/libsettlement.a $(FUZZ)/libgateway.a $(FUZZ)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD/FUZZ $@")
-	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Itests $< $(FUZZ)/libgateway.a $(FUZZ)/libcommon.a $(LDLIBS) -o $@
+	$(Q)$(FUZZ_CC) $(CFLAGS_FUZZ) -fsanitize=fuzzer -Itests $< $(FUZZ)/libsettlement.a $(FUZZ)/libgateway.a $(FUZZ)/libcommon.a $(LDLIBS) -o $@
 
 fuzz:
 	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \

@@ -26,9 +26,6 @@ static void api_reply_denied(struct http_response *resp, struct gw *g, const str
 static void api_reply_allowed(struct http_response *resp, struct gw *g,
                               const struct store_stream *s, const struct address *viewer,
                               const struct access_decision *d);
-static enum access_result api_decide(struct access_decision *d, struct gw *g,
-                                     struct respool_slot *slot, struct pg_session *pc,
-                                     const struct store_stream *s, const struct address *viewer);
 static int api_credit_receipt(struct u256 *credited, struct pg_session *pc, struct gw *g,
                               const struct rpc_receipt *rc, const struct store_stream *s,
                               const struct address *viewer, struct err *e);
@@ -154,12 +151,9 @@ void gw_handle_stream(struct http_response *resp, const struct http_request *req
     struct pg_session *pc = NULL;
     static struct store_stream s_zero;
     struct store_stream s = s_zero;
-    if (!gw_slot_pg(&slot, &pc, resp, g))
+    if (!gw_slot_stream(&slot, &pc, &s, resp, req, g))
         return;
-    bool ok = gw_load_stream(&s, resp, req, pc, slot, g);
     respool_release(&g->pool, slot);
-    if (!ok)
-        return;
     json_t *access = json_pack("{s:o, s:o, s:o}", "passes", api_passes(&s), "tip_min_wei",
                                s.has_tip_min ? api_wei(&s.tip_min_wei) : json_null(), "vault",
                                api_address(&g->vault));
@@ -213,24 +207,38 @@ static void api_reply_allowed(struct http_response *resp, struct gw *g,
                               "tipped_wei", api_wei(&d->tipped_wei)));
 }
 
-/* access_decide with the slot's RPC client (none if it cannot be made). */
-static enum access_result api_decide(struct access_decision *d, struct gw *g,
-                                     struct respool_slot *slot, struct pg_session *pc,
-                                     const struct store_stream *s, const struct address *viewer)
+int gw_decide(struct access_decision *d, struct gw *g, struct respool_slot *slot,
+              struct pg_session *pc, const struct store_stream *s, const struct address *viewer,
+              const char *request_id)
 {
     struct rpc_client *rpc = NULL;
     struct err e = {0};
     if (respool_rpc(&rpc, slot, &g->pool, &e) != RESPOOL_OK)
-        rpc = NULL;
+        rpc = NULL; /* cached balances can still decide */
     enum access_result r =
         access_decide(d, &g->owners, pc, rpc, g->cfg.chain_id, s, viewer, clock_now_ms(), &e);
     if (r == ACCESS_ERR_DB)
         respool_pg_failed(slot, PG_ERR_CONNECTION);
     if (r != ACCESS_OK)
-        log_write(&g->log, LOG_WARN, "access undecided", LOG_KVS(log_str("error", e.msg)));
-    if (g->m.cache_hits != NULL && r == ACCESS_OK)
+        log_write(&g->log, LOG_WARN, "access undecided",
+                  LOG_KVS(log_str("req", request_id), log_str("error", e.msg)));
+    gw_count_access(g, (int)d->via, r != ACCESS_OK);
+    if (r == ACCESS_OK && g->m.cache_hits != NULL)
         http_metric_add(d->rpc_calls == 0 ? g->m.cache_hits : g->m.cache_misses, 1);
-    return r;
+    return (int)r;
+}
+
+bool gw_slot_stream(struct respool_slot **slot_out, struct pg_session **pc_out,
+                    struct store_stream *out, struct http_response *resp,
+                    const struct http_request *req, struct gw *g)
+{
+    if (!gw_slot_pg(slot_out, pc_out, resp, g))
+        return false;
+    if (gw_load_stream(out, resp, req, *pc_out, *slot_out, g))
+        return true;
+    respool_release(&g->pool, *slot_out);
+    *slot_out = NULL;
+    return false;
 }
 
 void gw_handle_access(struct http_response *resp, const struct http_request *req, void *ctx)
@@ -243,16 +251,12 @@ void gw_handle_access(struct http_response *resp, const struct http_request *req
     struct pg_session *pc = NULL;
     static struct store_stream s_zero;
     struct store_stream s = s_zero;
-    if (!gw_slot_pg(&slot, &pc, resp, g))
+    if (!gw_slot_stream(&slot, &pc, &s, resp, req, g))
         return;
-    if (!gw_load_stream(&s, resp, req, pc, slot, g)) {
-        respool_release(&g->pool, slot);
-        return;
-    }
     struct access_decision d;
-    enum access_result r = api_decide(&d, g, slot, pc, &s, &viewer);
+    enum access_result r =
+        (enum access_result)gw_decide(&d, g, slot, pc, &s, &viewer, req->request_id);
     respool_release(&g->pool, slot);
-    gw_count_access(g, (int)d.via, r != ACCESS_OK);
     if (r != ACCESS_OK) {
         http_reply_header(resp, "Retry-After", GW_RETRY_AFTER_S);
         http_reply_error(resp, PROBLEM_UNAVAILABLE,
@@ -360,7 +364,7 @@ static void api_tip_answer(struct http_response *resp, struct gw *g, struct resp
         return;
     }
     struct access_decision d;
-    enum access_result r = api_decide(&d, g, slot, pc, s, viewer);
+    enum access_result r = (enum access_result)gw_decide(&d, g, slot, pc, s, viewer, "tip");
     if (r != ACCESS_OK) {
         http_reply_header(resp, "Retry-After", GW_RETRY_AFTER_S);
         http_reply_error(resp, PROBLEM_UNAVAILABLE, "tip recorded; access undecided: retry");
@@ -394,11 +398,10 @@ void gw_handle_tip(struct http_response *resp, const struct http_request *req, v
     struct pg_session *pc = NULL;
     static struct store_stream s_zero;
     struct store_stream s = s_zero;
-    if (!gw_slot_pg(&slot, &pc, resp, g))
+    if (!gw_slot_stream(&slot, &pc, &s, resp, req, g))
         return;
     struct rpc_receipt rc;
-    if (gw_load_stream(&s, resp, req, pc, slot, g) &&
-        api_tip_receipt(&rc, resp, g, slot, tx_hash)) {
+    if (api_tip_receipt(&rc, resp, g, slot, tx_hash)) {
         api_tip_answer(resp, g, slot, pc, &rc, &s, &viewer);
         rpc_receipt_release(&rc);
     }

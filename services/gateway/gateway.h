@@ -129,6 +129,20 @@ WUR bool gw_load_stream(struct store_stream *out, struct http_response *resp,
                         const struct http_request *req, struct pg_session *pc,
                         struct respool_slot *slot, struct gw *g);
 
+/* gw_slot_pg() then gw_load_stream(): on false the slot is released and the
+ * answer set. */
+WUR bool gw_slot_stream(struct respool_slot **slot_out, struct pg_session **pc_out,
+                        struct store_stream *out, struct http_response *resp,
+                        const struct http_request *req, struct gw *g);
+
+/* access_decide() with the slot's RPC client (none if it cannot be made):
+ * reports a broken session to the pool, logs an undecided answer, and
+ * counts the decision (gateway_access_total) and the ownership cache. */
+struct access_decision;
+WUR int gw_decide(struct access_decision *d, struct gw *g, struct respool_slot *slot,
+                  struct pg_session *pc, const struct store_stream *s, const struct address *viewer,
+                  const char *request_id);
+
 /* A fresh playback token for (stream, viewer): *expires_s_out its expiry. */
 WUR bool gw_playback_token(char out[TOKEN_TEXT_SIZE], int64_t *expires_s_out, const struct gw *g,
                            const char *stream_id, const struct address *viewer, int64_t now_s);

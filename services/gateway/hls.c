@@ -174,26 +174,13 @@ static bool hls_allowed(struct http_response *resp, const struct http_request *r
     struct pg_session *pc = NULL;
     static struct store_stream s_zero;
     struct store_stream s = s_zero;
-    if (!gw_slot_pg(&slot, &pc, resp, g))
+    if (!gw_slot_stream(&slot, &pc, &s, resp, req, g))
         return false;
-    if (!gw_load_stream(&s, resp, req, pc, slot, g)) {
-        respool_release(&g->pool, slot);
-        return false;
-    }
-    struct rpc_client *rpc = NULL;
     struct access_decision d = {.via = ACCESS_DENIED};
-    struct err e = {0};
-    if (respool_rpc(&rpc, slot, &g->pool, &e) != RESPOOL_OK)
-        rpc = NULL; /* cached balances can still decide */
     enum access_result r =
-        access_decide(&d, &g->owners, pc, rpc, g->cfg.chain_id, &s, viewer, clock_now_ms(), &e);
-    if (r == ACCESS_ERR_DB)
-        respool_pg_failed(slot, PG_ERR_CONNECTION);
+        (enum access_result)gw_decide(&d, g, slot, pc, &s, viewer, req->request_id);
     respool_release(&g->pool, slot);
-    gw_count_access(g, (int)d.via, r != ACCESS_OK);
     if (r != ACCESS_OK) {
-        log_write(&g->log, LOG_WARN, "playlist access undecided",
-                  LOG_KVS(log_str("req", req->request_id), log_str("error", e.msg)));
         http_reply_header(resp, "Retry-After", GW_RETRY_AFTER_S);
         http_reply_error(resp, PROBLEM_UNAVAILABLE, "cannot check access right now; retry");
         return false;

@@ -24,18 +24,9 @@ const { SiweMessage } = require('siwe');
 const ROOT = path.join(__dirname, '..', '..');
 const app = require(path.join(ROOT, 'services/gateway/web/static/app.js'));
 
-let passed = 0;
-let failed = 0;
-function ok(cond, name, detail) {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${name}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${name}`);
-    if (detail !== undefined) console.log(String(detail).split('\n').map((l) => `#   ${l}`).join('\n'));
-  }
-}
+const tap = require('../lib/tap.js');
+
+const ok = tap.ok;
 function throws(fn) {
   try {
     fn();
@@ -209,6 +200,5 @@ ok(['domain', 'address', 'uri', 'version', 'chainId', 'nonce', 'issuedAt']
 })()
   .catch((e) => ok(false, 'no exception', e.stack || e.message))
   .finally(() => {
-    console.log(`${passed} passed, ${failed} failed`);
-    process.exit(failed === 0 ? 0 : 1);
+    tap.finish();
   });

@@ -39,22 +39,11 @@ const MINT_CALLDATA = '0x1249c58b'; // RightsPass.mint()
 const TIP_SELECTOR = '0x7e93163b'; // SettlementVault.tip(bytes32,bytes32)
 const TIPPED_TOPIC = '0xeb79b06f2ac3a54de76ee6e9cf2011fb5d71c77c2894b204337cf66dbe87fc14';
 
-let passed = 0;
-let failed = 0;
-function ok(cond, name, detail) {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${name}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${name}`);
-    if (detail) console.log(String(detail).split('\n').map((l) => `#   ${l}`).join('\n'));
-  }
-  return cond;
-}
+const tap = require('../lib/tap.js');
+
+const ok = tap.ok;
 function finish() {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+  tap.finish();
 }
 
 function env(name) {
@@ -267,14 +256,14 @@ async function main() {
   } catch (e) {
     ok(false, 'browser flow', e.stack || e.message);
   } finally {
-    if (failed > 0 && page && tmpdir) {
+    if (tap.failed() > 0 && page && tmpdir) {
       await withTimeout(page.screenshot({ path: path.join(tmpdir, 'test_watch.png'), fullPage: true }),
         PAGE_TIMEOUT_MS, 'screenshot').catch(() => {});
       fs.writeFileSync(path.join(tmpdir, 'test_watch.console.txt'),
         [...consoleLines, '--- page errors', ...pageErrors].join('\n') + '\n');
       console.log(`# screenshot and console in ${tmpdir}`);
     }
-    if (failed > 0) {
+    if (tap.failed() > 0) {
       const status = page ? await page.locator('#status').textContent().catch(() => '') : '';
       const error = page ? await page.locator('#error').textContent().catch(() => '') : '';
       console.log(`# page status: ${status}\n# page error: ${error}`);

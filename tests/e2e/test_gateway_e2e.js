@@ -71,19 +71,9 @@ const BROWSER_TEST_MS = 300000;
 const STOP_WAIT_MS = 15000;
 const TOKEN_RE = /\?token=[A-Za-z0-9._~-]+/g;
 
-let passed = 0;
-let failed = 0;
-function ok(cond, name, detail) {
-  if (cond) {
-    passed++;
-    console.log(`ok - ${name}`);
-  } else {
-    failed++;
-    console.log(`not ok - ${name}`);
-    if (detail !== undefined) console.log(String(detail).split('\n').map((l) => `#   ${l}`).join('\n'));
-  }
-  return cond;
-}
+const tap = require('../lib/tap.js');
+
+const ok = tap.ok;
 
 // ---- children: own process groups, stopped on every exit path ---------------------
 const children = new Set();
@@ -606,14 +596,14 @@ async function runBrowserTest(rel, gw) {
 async function cleanup() {
   await stop(state.publish);
   await stop(state.gateway, 10000);
-  if (failed > 0 && state.gatewayLog) {
+  if (tap.failed() > 0 && state.gatewayLog) {
     console.log('# gateway log (last 30 lines):');
     console.log(tail(state.gatewayLog, 30).split('\n').map((l) => `#   ${l}`).join('\n'));
   }
   await Promise.all([...children].map((c) => stop(c)));
   if (state.provider) state.provider.destroy();
   await dropDatabase();
-  if (state.tmp && failed === 0) fs.rmSync(state.tmp, { recursive: true, force: true });
+  if (state.tmp && tap.failed() === 0) fs.rmSync(state.tmp, { recursive: true, force: true });
   else if (state.tmp) console.log(`# logs kept in ${state.tmp}`);
 }
 
@@ -626,8 +616,7 @@ async function finish(code) {
   } catch (e) {
     ok(false, 'cleanup', e.message);
   }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code !== undefined ? code : (failed === 0 && passed > 0 ? 0 : 1));
+  tap.finish(code);
 }
 
 for (const sig of ['SIGINT', 'SIGTERM']) {

@@ -11,18 +11,7 @@ CTL=$PWD/${BUILD_DIR:-build}/bin/rightsctl
 tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/publish.XXXXXX")
 server_pid=
 trap '[[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-expect() { # expect NAME CONDITION-STATUS DETAIL
-    if [[ $2 -eq 0 ]]; then
-        echo "ok - $1"
-        pass=$((pass + 1))
-    else
-        echo "not ok - $1"
-        printf '#   %s\n' "$3"
-        fail=$((fail + 1))
-    fi
-}
+source tests/lib/tap.sh
 
 ID=0b8e2a1c-5f3d-4c2a-9e1b-7d6f5a4b3c21
 KEY=Kx7_q-Zt3Lw9Pm2Rv8Nc4Hb6
@@ -253,5 +242,4 @@ list=$(tr -d '\r' <"$tmp/cap/files/ingest/$ID2/0/index.m3u8" 2>/dev/null)
 expect "SIGINT to rightsctl reaches ffmpeg: playlists end with ENDLIST, exit 130, no ffmpeg left" $? \
     "rc=$rc left=$left last=$(tail -n 1 <<<"$list") $(cat "$tmp/err")"
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+tap_finish

@@ -10,18 +10,7 @@ CAST=${TOOLS_BIN:-$PWD/.tools/node_modules/.bin}/cast
 : "${ETH_RPC_URL:?set by tests/run.sh}" "${DATABASE_URL:?set by tests/run.sh}"
 tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/rightsctl.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-expect() { # expect NAME CONDITION-STATUS DETAIL
-    if [[ $2 -eq 0 ]]; then
-        echo "ok - $1"
-        pass=$((pass + 1))
-    else
-        echo "not ok - $1"
-        printf '#   %s\n' "$3"
-        fail=$((fail + 1))
-    fi
-}
+source tests/lib/tap.sh
 
 # keygen: new 0600 file whose key cast maps to the printed address
 addr=$("$CTL" keygen --out "$tmp/k1" 2>"$tmp/err")
@@ -139,5 +128,4 @@ rc=$?
 [[ $rc -eq 2 ]] && grep -q "unknown command 'frobnicate'" "$tmp/err"
 expect "an unknown command is a usage error" $? "rc=$rc"
 
-echo "$pass passed, $fail failed"
-((fail == 0))
+tap_finish
