@@ -380,6 +380,34 @@ for t in 2024-01-01T00:00:00Z 2024-01-01t05:30:00.5+05:30 2016-12-31T23:59:60Z \
     txt siwe "time_${t//[^0-9A-Za-z]/_}" 01 "$t"
 done
 
+# ---- split: flags, count, 32-byte amount, then 3 bytes a share (selector, bps) -------------------
+shares() { # shares SEL:BPS...: selector byte and 16-bit bps, each as hex
+    local s
+    for s in "$@"; do printf '%02x%04x' "$((${s%%:*}))" "$((${s##*:}))"; done
+}
+hundred() { # hundred BPS [COUNT]: COUNT (100) shares with selectors 1..COUNT, all of BPS
+    local i
+    for ((i = 1; i <= ${2:-100}; i++)); do printf '%02x%04x' "$i" "$1"; done
+}
+EXAMPLE=(0x01:3500 0x12:2500 0x23:1500 0x34:1000 0x45:1500) # the 35/25/15/10/15 split
+bin split example_001eth "0005$(word 2386f26fc10000)$(shares "${EXAMPLE[@]}")"
+bin split example_1234567 "0005$(word 12d687)$(shares "${EXAMPLE[@]}")"
+bin split example_1wei "0005$(word 01)$(shares "${EXAMPLE[@]}")"
+bin split example_max "0205$(word 00)$(shares "${EXAMPLE[@]}")"
+bin split one_payee_prime "0001$(word 7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed)$(shares 0xff:10000)"
+bin split tie_5x20 "0005$(word 0f4243)$(shares 0x10:2000 0x01:2000 0xf0:2000 0x0f:2000 0x11:2000)"
+bin split tie_fixup_mod3 "0d06$(word 0b)$(shares 0x21:1 0x12:1 0x20:1 0x02:4 0x13:1 0x31:0)"
+bin split hundred_equal "0064$(word 00)$(hundred 100)"
+bin split hundred_fixup "0964$(word 3b9aca07)$(hundred 99)"
+bin split bad_empty "0000$(word 64)"
+bin split bad_101_payees "0065$(word 64)$(hundred 99)$(printf '%02x%04x' 101 100)"
+bin split bad_zero_bps "0005$(word 64)$(shares 0x01:3500 0x12:0 0x23:4000 0x34:1000 0x45:1500)"
+bin split bad_bps_too_large "0002$(word 64)$(shares 0x01:10001 0x12:1)"
+bin split bad_sum_9999 "0005$(word 64)$(shares 0x01:3500 0x12:2500 0x23:1499 0x34:1000 0x45:1500)"
+bin split bad_sum_10001 "0005$(word 64)$(shares 0x01:3500 0x12:2500 0x23:1501 0x34:1000 0x45:1500)"
+bin split bad_duplicate "0005$(word 64)$(shares 0x01:3500 0x12:2500 0x23:1500 0x12:1000 0x45:1500)"
+bin split bad_zero_payee "0005$(word 64)$(shares 0x01:3500 0x12:2500 0x00:1500 0x34:1000 0x45:1500)"
+
 # ---- regressions (inputs that once crashed or broke a property) ---------------------------------
 # playlist: MEDIA-SEQUENCE between an #EXTINF and its URI (the parser and the rewrite disagreed);
 # an absolute URI in a segment the filter drops (the filtered rewrite skipped the check).
