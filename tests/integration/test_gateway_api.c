@@ -966,6 +966,10 @@ static void test_deep_reorg_halts(void)
     CHECK(wait_metric(gw.g.m.chain_block, (int64_t)top));
     int64_t reorgs = http_metric_value(gw.g.m.chain_reorgs);
     revert_to(snap);
+    /* Empty blocks re-mined in the same second as the first ones would be
+     * the same blocks (same parent, time and contents: no reorg at all):
+     * move the clock so the replacement chain really differs. */
+    json_decref(rpc("evm_increaseTime", json_pack("[i]", 7)));
     mine(FOLLOW_WINDOW_DEFAULT + 12);
     CHECK(wait_metric(gw.g.m.chain_reorgs, reorgs + 1));
     CHECK_INT(__atomic_load_n(&gw.g.chain_halted, __ATOMIC_ACQUIRE), 1);
