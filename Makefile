@@ -34,7 +34,7 @@ GATEWAY_HDR := $(wildcard services/gateway/*.h)
 GATEWAY_OBJ := $(GATEWAY_SRC:%.c=$(BUILD)/%.o)
 GATEWAY_OBJ_ASAN := $(GATEWAY_SRC:%.c=$(ASAN)/%.o)
 # The settlement service's modules, likewise (libsettlement.a; main.c is the
-# program, built once it exists).
+# program).
 SETTLEMENT_SRC := $(filter-out services/settlement/main.c,$(sort $(wildcard services/settlement/*.c)))
 SETTLEMENT_HDR := $(wildcard services/settlement/*.h)
 SETTLEMENT_OBJ := $(SETTLEMENT_SRC:%.c=$(BUILD)/%.o)
@@ -54,7 +54,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/%.c=$(ASAN)/tests/%)
 
 all: build
 
-build: $(BUILD)/libcommon.a $(BUILD)/bin/rightsctl $(BUILD)/bin/gateway
+build: $(BUILD)/libcommon.a $(BUILD)/bin/rightsctl $(BUILD)/bin/gateway $(BUILD)/bin/settlement
 
 # ---- libcommon ---------------------------------------------------------------
 $(BUILD)/%.o: %.c $(SERVICE_HDR)
@@ -102,6 +102,11 @@ $(BUILD)/bin/gateway: services/gateway/main.c $(BUILD)/libgateway.a $(BUILD)/lib
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) services/gateway/main.c $(BUILD)/libgateway.a $(BUILD)/libcommon.a $(LDLIBS) -o $@
+
+$(BUILD)/bin/settlement: services/settlement/main.c $(BUILD)/libsettlement.a $(BUILD)/libcommon.a $(COMMON_HDR) $(SETTLEMENT_HDR)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) services/settlement/main.c $(BUILD)/libsettlement.a $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 # ---- tests (sanitizer build) -------------------------------------------------
 $(ASAN)/tests/%: tests/%.c $(wildcard tests/*.h) $(wildcard tests/integration/*.h) $(ASAN)/libsettlement.a $(ASAN)/libgateway.a $(ASAN)/libcommon.a

@@ -37,6 +37,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "harness.h"
 #include "hex.h"
 #include "keccak.h"
 #include "rpc.h"
@@ -353,6 +354,36 @@ static inline bool chain_log_find(struct chain_log *out, size_t *count_out,
 static inline void chain_key_of(uint8_t out[32], const char *text)
 {
     keccak256(out, text, strlen(text));
+}
+
+/* ---- node control for tests (CHECK on failure) ----------------------------------- */
+
+/* Calls `method` (params STOLEN; NULL = []) on the fixture's node; the result
+ * (a new reference the caller releases) or NULL after a failed CHECK. */
+static inline json_t *chain_call(struct chain *ch, const char *method, json_t *params)
+{
+    json_t *res = NULL;
+    struct err e = {0};
+    enum rpc_result r =
+        rpc_call(&ch->rpc, method, params != NULL ? params : json_array(), &res, &e);
+    CHECK_MSG(r == RPC_OK, "%s: %s", method, e.msg);
+    return res;
+}
+
+/* The latest block number (0 after a failed CHECK). */
+static inline uint64_t chain_head(struct chain *ch)
+{
+    uint64_t n = 0;
+    struct err e = {0};
+    CHECK_MSG(rpc_block_number(&ch->rpc, &n, &e) == RPC_OK, "head: %s", e.msg);
+    return n;
+}
+
+/* Mines `blocks` empty blocks, one evm_mine each. */
+static inline void chain_mine(struct chain *ch, int blocks)
+{
+    for (int i = 0; i < blocks; i++)
+        json_decref(chain_call(ch, "evm_mine", NULL));
 }
 
 #endif

@@ -134,28 +134,19 @@ static bool sink_on_reorg(void *ctx, uint64_t first_orphaned_block)
 
 /* ---- chain helpers ---------------------------------------------------------------------- */
 
-/* Calls `method`; the result (a new reference) or NULL after a failed CHECK. */
 static json_t *call(const char *method, json_t *params)
 {
-    json_t *res = NULL;
-    struct err e = {0};
-    enum rpc_result r = rpc_call(&chain.rpc, method, params, &res, &e);
-    CHECK_MSG(r == RPC_OK, "%s: %s", method, e.msg);
-    return res;
+    return chain_call(&chain, method, params);
 }
 
 static uint64_t head(void)
 {
-    uint64_t n = 0;
-    struct err e = {0};
-    CHECK_MSG(rpc_block_number(&chain.rpc, &n, &e) == RPC_OK, "head: %s", e.msg);
-    return n;
+    return chain_head(&chain);
 }
 
 static void mine(int blocks)
 {
-    for (int i = 0; i < blocks; i++)
-        json_decref(call("evm_mine", NULL));
+    chain_mine(&chain, blocks);
 }
 
 /* The hash of block `number` on the node now. */

@@ -34,21 +34,17 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "api_client.h"
 #include "clock.h"
-#include "crypto.h"
 #include "follow.h"
 #include "ids.h"
-#include "migrate.h"
 #include "pg_fixture.h"
 #include "server.h"
 #include "siwe.h"
@@ -62,124 +58,29 @@
 #define ACCT_LOW_TIPPER 6
 #define ACCT_NOBODY 7
 #define TIP_MIN_WEI 1000
-#define REPLY_BYTES_MAX ((size_t)256 * 1024)
 #define WAIT_MS_MAX 20000
 #define WAIT_STEP_MS 100
 #define DOMAIN "localhost:8080"
 #define PATH_BYTES 512
-#define TEXT_BYTES 2048
-#define SIG_HEX_SIZE (SIWE_SIGNATURE_HEX_LEN + 1)
-#define NONCE_SIZE 80
-
-struct reply {
-    long status;
-    char body[REPLY_BYTES_MAX + 1];
-    size_t body_len;
-    char content_type[128];
-    char retry_after[32];
-};
 
 static struct gw_server gw, gw_down;
 static struct app_config cfg;
-static struct pg_session db;
-static struct reply rep;
-static char db_name[64], db_url[CONFIG_DATABASE_URL_BYTES_MAX + 1], dir[PATH_BYTES];
+static struct api_client api = {.siwe_domain = DOMAIN, .chain = &chain}; /* .port set later */
+static struct api_db fresh;
+static char dir[PATH_BYTES];
 static FILE *gw_log;
-static uint16_t port; /* the gateway the requests go to */
 static struct address vault, pass;
-static char tokens[CHAIN_DEV_KEYS][TOKEN_TEXT_SIZE];
 static const char creator[] = "4c1e2a3b-5d6f-4a7b-8c9d-0e1f2a3b4c5d";
 static const char stream[] = "8d9e0f1a-2b3c-4d5e-9f6a-7b8c9d0e1f2a";
 static const char stream_free[] = "9e0f1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b"; /* no tip rule, no pass */
 static const char missing[] = "00000000-0000-4000-8000-000000000000";
-
-/* ---- HTTP client ------------------------------------------------------------------- */
-
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
-{
-    struct reply *r = ctx;
-    size_t len = size * n, room = REPLY_BYTES_MAX - r->body_len;
-    size_t take = len < room ? len : room;
-    memcpy(r->body + r->body_len, data, take);
-    r->body_len += take;
-    r->body[r->body_len] = '\0';
-    return len;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *ctx)
-{
-    struct reply *r = ctx;
-    size_t len = size * n;
-    static const char name[] = "retry-after:";
-    if (len > sizeof name && strncasecmp(data, name, sizeof name - 1) == 0) {
-        size_t v = sizeof name - 1, end = len;
-        while (v < end && data[v] == ' ')
-            v++;
-        while (end > v && (data[end - 1] == '\r' || data[end - 1] == '\n'))
-            end--;
-        snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)(end - v), data + v);
-    }
-    return len;
-}
-
-/* method path [Authorization: Bearer token] [JSON body] -> rep; the status. */
-static long request(const char *method, const char *path, const char *token, const char *body,
-                    size_t body_len)
-{
-    char url[PATH_BYTES + 64], auth[TOKEN_TEXT_SIZE + 32];
-    memset(&rep, 0, sizeof rep);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
-    CURL *c = curl_easy_init();
-    ASSERT(c != NULL);
-    struct curl_slist *h = NULL;
-    if (token != NULL) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        h = curl_slist_append(h, auth);
-    }
-    if (body != NULL) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rep);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &rep);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-    CURLcode cr = curl_easy_perform(c);
-    char *ct = NULL;
-    if (cr == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rep.status);
-        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != NULL)
-            snprintf(rep.content_type, sizeof rep.content_type, "%s", ct);
-    } else {
-        printf("# %s %s: %s\n", method, path, curl_easy_strerror(cr));
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return rep.status;
-}
-
-/* The reply's JSON (a new reference; NULL when it is not JSON). */
-static json_t *reply_json(void)
-{
-    return json_loadb(rep.body, rep.body_len, 0, NULL);
-}
-
-static const char *str_at(const json_t *j, const char *key)
-{
-    return json_string_value(json_object_get(j, key));
-}
 
 /* ---- database ---------------------------------------------------------------------- */
 
 static bool db_exec(const char *sql, const char *const *params, int n)
 {
     struct err e = {0};
-    bool ok = pg_exec(&db, NULL, sql, params, n, &e) == PG_OK;
+    bool ok = pg_exec(&fresh.session, NULL, sql, params, n, &e) == PG_OK;
     CHECK_MSG(ok, "%s", e.msg);
     return ok;
 }
@@ -190,48 +91,10 @@ static const char *db_value(const char *sql, const char *param)
     static char out[256];
     PGresult *res = NULL;
     out[0] = '\0';
-    if (pg_exec(&db, &res, sql, &param, 1, NULL) == PG_OK && PQntuples(res) == 1)
+    if (pg_exec(&fresh.session, &res, sql, &param, 1, NULL) == PG_OK && PQntuples(res) == 1)
         snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return out;
-}
-
-/* CREATE DATABASE gw_api_<pid> next to DATABASE_URL's; db_url points at it. */
-static bool db_create(void)
-{
-    struct pg_session admin;
-    struct err e = {0};
-    char sql[128];
-    snprintf(db_name, sizeof db_name, "gw_api_%ld", (long)getpid());
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db_name);
-    bool ok = pg_connect(&admin, pg_fixture_db_url, PG_FIXTURE_CONNECT_TIMEOUT_S, &e) == PG_OK &&
-              pg_exec_script(&admin, sql, &e) == PG_OK;
-    pg_release(&admin);
-    const char *scheme = strstr(pg_fixture_db_url, "://");
-    const char *slash = scheme != NULL ? strchr(scheme + 3, '/') : NULL;
-    const char *query = slash != NULL ? strchr(slash, '?') : NULL;
-    if (ok && slash == NULL)
-        ok = !err_set(&e, 1, "DATABASE_URL has no database path");
-    if (ok)
-        snprintf(db_url, sizeof db_url, "%.*s/%s%s", (int)(slash - pg_fixture_db_url),
-                 pg_fixture_db_url, db_name, query != NULL ? query : "");
-    ok = ok && pg_connect(&db, db_url, PG_FIXTURE_CONNECT_TIMEOUT_S, &e) == PG_OK &&
-         migrate_run(&db, "migrations", NULL, &e) == MIGRATE_OK;
-    if (!ok)
-        printf("# database: %s\n", e.msg);
-    return ok;
-}
-
-static void db_drop(void)
-{
-    struct pg_session admin;
-    char sql[128];
-    pg_release(&db);
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db_name);
-    if (pg_connect(&admin, pg_fixture_db_url, PG_FIXTURE_CONNECT_TIMEOUT_S, NULL) != PG_OK ||
-        pg_exec_script(&admin, sql, NULL) != PG_OK)
-        printf("# could not drop database %s\n", db_name);
-    pg_release(&admin);
 }
 
 static void bytea_of(char *out, size_t size, const uint8_t *bytes, size_t len)
@@ -279,63 +142,16 @@ static bool seed_rows(void)
 
 /* ---- gateway ----------------------------------------------------------------------- */
 
-/* dir = TEST_TMPDIR/gw_api_<pid> with a 0600 auth secret and the log. */
-static bool make_dir(char *secret_path, size_t secret_size)
-{
-    const char *base = config_lookup_env(NULL, "TEST_TMPDIR");
-    snprintf(dir, sizeof dir, "%s/gw_api_%ld", base != NULL && base[0] ? base : "/tmp",
-             (long)getpid());
-    snprintf(secret_path, secret_size, "%s/auth.secret", dir);
-    uint8_t secret[32];
-    char hex[65], log_path[PATH_BYTES + 16];
-    if (mkdir(dir, 0700) != 0 || crypto_random_bytes(secret, sizeof secret, NULL) != CRYPTO_OK ||
-        hex_encode(hex, sizeof hex, secret, sizeof secret) != 0)
-        return false;
-    int fd = open(secret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, hex, 64) == 64;
-    if (fd >= 0)
-        close(fd);
-    snprintf(log_path, sizeof log_path, "%s/gateway.log", dir);
-    gw_log = fopen(log_path, "w");
-    if (gw_log != NULL)
-        setvbuf(gw_log, NULL, _IOLBF, 0);
-    printf("# gateway log: %s\n", log_path);
-    return ok && gw_log != NULL;
-}
-
 /* cfg from the environment the gateway would get, listening on port 0. */
 static bool load_config(void)
 {
-    static const char *const names[] = {
-        "DATABASE_URL", "ETH_RPC_URL", "CHAIN_ID", "VAULT_ADDRESS", "AUTH_SECRET_FILE",
-        "SIWE_DOMAIN",  "MEDIA_DIR",   "WEB_DIR",  "LOG_LEVEL",     NULL};
-    char secret[PATH_BYTES + 16], rpc[CONFIG_URL_BYTES_MAX + 1], addr[ADDRESS_TEXT_SIZE];
-    char e_db[sizeof db_url + 16], e_rpc[sizeof rpc + 16], e_vault[64],
-        e_secret[sizeof secret + 32], e_media[PATH_BYTES + 32];
-    struct err e = {0};
-    if (!make_dir(secret, sizeof secret) || !chain_load_rpc_url(rpc, &e))
+    char secret[PATH_BYTES + 16], addr[ADDRESS_TEXT_SIZE];
+    if (!api_make_dir(dir, sizeof dir, "gw_api", secret, sizeof secret, "gateway.log", "gateway",
+                      &gw_log))
         return false;
     address_format_checksum(addr, &vault);
-    snprintf(e_db, sizeof e_db, "DATABASE_URL=%s", db_url);
-    snprintf(e_rpc, sizeof e_rpc, "ETH_RPC_URL=%s", rpc);
-    snprintf(e_vault, sizeof e_vault, "VAULT_ADDRESS=%s", addr);
-    snprintf(e_secret, sizeof e_secret, "AUTH_SECRET_FILE=%s", secret);
-    snprintf(e_media, sizeof e_media, "MEDIA_DIR=%s/media", dir);
-    const char *envp[] = {e_db,
-                          e_rpc,
-                          "CHAIN_ID=31337",
-                          e_vault,
-                          e_secret,
-                          "SIWE_DOMAIN=" DOMAIN,
-                          e_media,
-                          "WEB_DIR=services/gateway/web",
-                          "LOG_LEVEL=debug",
-                          NULL};
-    struct config_errors errs;
-    if (config_load_app_names(&cfg, names, config_lookup_envp, (void *)envp, &errs) != CONFIG_OK) {
-        printf("# config: %s\n", errs.items[0].e.msg);
+    if (!api_load_config(&cfg, fresh.url, addr, secret, dir, DOMAIN, NULL))
         return false;
-    }
     snprintf(cfg.gateway_listen, sizeof cfg.gateway_listen, "127.0.0.1:0");
     return true;
 }
@@ -348,7 +164,7 @@ static bool start_gateway(struct gw_server *s, const struct app_config *c)
         gw_stop(s);
         return false;
     }
-    port = http_server_port(s->http);
+    api.port = http_server_port(s->http);
     return true;
 }
 
@@ -424,87 +240,15 @@ static bool send_tip(uint8_t tx_hash[32], size_t acct, uint64_t amount_wei)
 
 /* ---- sign-in ----------------------------------------------------------------------- */
 
-static bool get_nonce(char out[NONCE_SIZE])
-{
-    json_t *j = NULL;
-    bool ok = request("GET", "/v1/auth/nonce", NULL, NULL, 0) == 200 && (j = reply_json()) &&
-              str_at(j, "nonce") != NULL && str_at(j, "expires_at") != NULL;
-    CHECK_MSG(ok, "nonce: %ld %s", rep.status, rep.body);
-    snprintf(out, NONCE_SIZE, "%s", ok ? str_at(j, "nonce") : "");
-    json_decref(j);
-    return ok;
-}
-
-/* An EIP-4361 message for `addr`; lines end in `nl` ("\n" or "\r\n"). */
-static void siwe_text(char out[TEXT_BYTES], const char *domain, const struct address *addr,
-                      uint64_t chain_id, const char *nonce, const char *nl)
-{
-    char a[ADDRESS_TEXT_SIZE], issued[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    ASSERT(gmtime_r(&now, &tm) != NULL && strftime(issued, sizeof issued, "%FT%TZ", &tm) > 0);
-    address_format_checksum(a, addr);
-    int n =
-        snprintf(out, TEXT_BYTES,
-                 "http://%s wants you to sign in with your Ethereum account:%s%s%s%s"
-                 "Sign in to watch.%s%sURI: http://%s/watch%sVersion: 1%sChain ID: "
-                 "%" PRIu64 "%sNonce: %s%sIssued At: %s",
-                 domain, nl, a, nl, nl, nl, nl, domain, nl, nl, chain_id, nl, nonce, nl, issued);
-    ASSERT(n > 0 && n < TEXT_BYTES);
-}
-
-/* "0x" + r || s || v: personal_sign of `text` by dev account `acct`. */
-static void sign_text(char out[SIG_HEX_SIZE], uint8_t sig[SIG_BYTES], const char *text, size_t acct)
-{
-    uint8_t hash[32];
-    ASSERT(sig_hash_personal_message(hash, (const uint8_t *)text, strlen(text), NULL) == SIG_OK &&
-           sig_sign_recoverable(sig, hash, &chain.key[acct], NULL) == SIG_OK &&
-           hex_encode_0x(out, SIG_HEX_SIZE, sig, SIG_BYTES) == 0);
-}
-
-/* POST /v1/auth/siwe {message, signature}; the status. */
-static long post_siwe(const char *text, const char *sig_hex)
-{
-    json_t *body = json_pack("{s:s, s:s}", "message", text, "signature", sig_hex);
-    char *dump = json_dumps(body, JSON_COMPACT);
-    ASSERT(dump != NULL);
-    long status = request("POST", "/v1/auth/siwe", NULL, dump, strlen(dump));
-    free(dump);
-    json_decref(body);
-    return status;
-}
-
-/* Signs `acct` in; tokens[acct] = its session. */
-static bool sign_in(size_t acct)
-{
-    char nonce[NONCE_SIZE], text[TEXT_BYTES], sig[SIG_HEX_SIZE], addr[ADDRESS_TEXT_SIZE];
-    uint8_t raw[SIG_BYTES];
-    if (!get_nonce(nonce))
-        return false;
-    siwe_text(text, DOMAIN, &chain.addr[acct], CHAIN_ID_ANVIL, nonce, "\n");
-    sign_text(sig, raw, text, acct);
-    json_t *j = NULL;
-    bool ok = post_siwe(text, sig) == 200 && (j = reply_json()) != NULL &&
-              str_at(j, "token") != NULL && strlen(str_at(j, "token")) < TOKEN_TEXT_SIZE;
-    CHECK_MSG(ok, "sign-in of account %zu: %ld %s", acct, rep.status, rep.body);
-    address_format_checksum(addr, &chain.addr[acct]);
-    if (ok) {
-        CHECK_STR(str_at(j, "address"), addr);
-        snprintf(tokens[acct], TOKEN_TEXT_SIZE, "%s", str_at(j, "token"));
-    }
-    json_decref(j);
-    return ok;
-}
-
 /* The last reply is the refusal `status`: problem+json, no session. */
 static void check_refused(long status, const char *what)
 {
-    json_t *j = reply_json();
-    CHECK_MSG(rep.status == status, "%s: %ld, expected %ld: %s", what, rep.status, status,
-              rep.body);
-    CHECK_MSG(strncmp(rep.content_type, "application/problem+json", 24) == 0, "%s: type %s", what,
-              rep.content_type);
-    CHECK_MSG(j != NULL && json_object_get(j, "token") == NULL, "%s: %s", what, rep.body);
+    json_t *j = api_reply_json(&api);
+    CHECK_MSG(api.rep.status == status, "%s: %ld, expected %ld: %s", what, api.rep.status, status,
+              api.rep.body);
+    CHECK_MSG(strncmp(api.rep.content_type, "application/problem+json", 24) == 0, "%s: type %s",
+              what, api.rep.content_type);
+    CHECK_MSG(j != NULL && json_object_get(j, "token") == NULL, "%s: %s", what, api.rep.body);
     json_decref(j);
 }
 
@@ -513,29 +257,29 @@ static void test_signin_and_nonce_single_use(void)
     static const size_t accts[] = {ACCT_REORG_TIPPER, ACCT_SELLER,     ACCT_TIPPER, ACCT_BUYER,
                                    ACCT_OWNER,        ACCT_LOW_TIPPER, ACCT_NOBODY};
     for (size_t i = 0; i < sizeof accts / sizeof accts[0]; i++)
-        CHECK(sign_in(accts[i]));
-    char nonce[NONCE_SIZE], text[TEXT_BYTES], sig[SIG_HEX_SIZE];
+        CHECK(api_sign_in(&api, accts[i]));
+    char nonce[API_NONCE_SIZE], text[API_TEXT_BYTES], sig[API_SIG_HEX_SIZE];
     uint8_t raw[SIG_BYTES];
-    if (!get_nonce(nonce))
+    if (!api_get_nonce(&api, nonce))
         return;
-    siwe_text(text, DOMAIN, &chain.addr[ACCT_NOBODY], CHAIN_ID_ANVIL, nonce, "\n");
-    sign_text(sig, raw, text, ACCT_NOBODY);
-    CHECK_INT(post_siwe(text, sig), 200);
-    CHECK_INT(post_siwe(text, sig), 401); /* the same message again */
+    api_siwe_text(text, DOMAIN, &chain.addr[ACCT_NOBODY], CHAIN_ID_ANVIL, nonce, "\n");
+    api_sign_text(&api, sig, raw, text, ACCT_NOBODY);
+    CHECK_INT(api_post_siwe(&api, text, sig), 200);
+    CHECK_INT(api_post_siwe(&api, text, sig), 401); /* the same message again */
     check_refused(401, "used nonce");
     CHECK_STR(db_value("SELECT used_at IS NOT NULL FROM auth_nonces WHERE nonce = $1", nonce), "t");
-    siwe_text(text, DOMAIN, &chain.addr[ACCT_NOBODY], CHAIN_ID_ANVIL, "abcdef0123456789", "\n");
-    sign_text(sig, raw, text, ACCT_NOBODY);
-    post_siwe(text, sig);
+    api_siwe_text(text, DOMAIN, &chain.addr[ACCT_NOBODY], CHAIN_ID_ANVIL, "abcdef0123456789", "\n");
+    api_sign_text(&api, sig, raw, text, ACCT_NOBODY);
+    api_post_siwe(&api, text, sig);
     check_refused(401, "unknown nonce");
-    if (!get_nonce(nonce))
+    if (!api_get_nonce(&api, nonce))
         return;
     CHECK(db_exec("UPDATE auth_nonces SET created_at = now() - interval '20 minutes', "
                   "expires_at = now() - interval '10 minutes' WHERE nonce = $1",
                   (const char *const[]){nonce}, 1));
-    siwe_text(text, DOMAIN, &chain.addr[ACCT_NOBODY], CHAIN_ID_ANVIL, nonce, "\n");
-    sign_text(sig, raw, text, ACCT_NOBODY);
-    post_siwe(text, sig);
+    api_siwe_text(text, DOMAIN, &chain.addr[ACCT_NOBODY], CHAIN_ID_ANVIL, nonce, "\n");
+    api_sign_text(&api, sig, raw, text, ACCT_NOBODY);
+    api_post_siwe(&api, text, sig);
     check_refused(401, "expired nonce");
 }
 
@@ -543,10 +287,10 @@ static void test_signin_and_nonce_single_use(void)
  * signature are those of a valid sign-in but for what `what` names. */
 static void check_refused_text(const char *text, size_t acct, long status, const char *what)
 {
-    char sig[SIG_HEX_SIZE];
+    char sig[API_SIG_HEX_SIZE];
     uint8_t raw[SIG_BYTES];
-    sign_text(sig, raw, text, acct);
-    post_siwe(text, sig);
+    api_sign_text(&api, sig, raw, text, acct);
+    api_post_siwe(&api, text, sig);
     check_refused(status, what);
 }
 
@@ -556,24 +300,24 @@ static void check_refused_signatures(const char *text)
     static const uint8_t n[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                                   0xff, 0xff, 0xff, 0xff, 0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48,
                                   0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36, 0x41, 0x41};
-    char sig[SIG_HEX_SIZE];
+    char sig[API_SIG_HEX_SIZE];
     uint8_t raw[SIG_BYTES];
-    sign_text(sig, raw, text, ACCT_NOBODY);
-    sig[SIG_HEX_SIZE - 3] = '\0'; /* 64 bytes */
-    post_siwe(text, sig);
+    api_sign_text(&api, sig, raw, text, ACCT_NOBODY);
+    sig[API_SIG_HEX_SIZE - 3] = '\0'; /* 64 bytes */
+    api_post_siwe(&api, text, sig);
     check_refused(400, "short signature");
     raw[64] = 29;
     ASSERT(hex_encode_0x(sig, sizeof sig, raw, SIG_BYTES) == 0);
-    post_siwe(text, sig);
+    api_post_siwe(&api, text, sig);
     check_refused(400, "v 29");
     /* high s: s' = n - s with the other v recovers the same key */
-    sign_text(sig, raw, text, ACCT_NOBODY);
+    api_sign_text(&api, sig, raw, text, ACCT_NOBODY);
     struct u256 order = u256_from_be32(n), s = u256_from_be32(raw + 32), high;
     ASSERT(u256_sub(&high, &order, &s) == U256_OK);
     u256_to_be32(raw + 32, &high);
     raw[64] = raw[64] == 27 ? 28 : 27;
     ASSERT(hex_encode_0x(sig, sizeof sig, raw, SIG_BYTES) == 0);
-    post_siwe(text, sig);
+    api_post_siwe(&api, text, sig);
     check_refused(400, "high s");
 }
 
@@ -581,25 +325,25 @@ static void check_refused_signatures(const char *text)
  * and the nonce is still unused (a good sign-in with it works after). */
 static void test_signin_refusals(void)
 {
-    char nonce[NONCE_SIZE], text[TEXT_BYTES], sig[SIG_HEX_SIZE];
+    char nonce[API_NONCE_SIZE], text[API_TEXT_BYTES], sig[API_SIG_HEX_SIZE];
     uint8_t raw[SIG_BYTES];
     const struct address *me = &chain.addr[ACCT_NOBODY];
     int64_t denied = http_metric_value(gw.g.auth.signins_denied);
-    if (!get_nonce(nonce))
+    if (!api_get_nonce(&api, nonce))
         return;
-    siwe_text(text, "evil.example:8080", me, CHAIN_ID_ANVIL, nonce, "\n");
+    api_siwe_text(text, "evil.example:8080", me, CHAIN_ID_ANVIL, nonce, "\n");
     check_refused_text(text, ACCT_NOBODY, 401, "wrong domain");
-    siwe_text(text, DOMAIN, me, 1, nonce, "\n");
+    api_siwe_text(text, DOMAIN, me, 1, nonce, "\n");
     check_refused_text(text, ACCT_NOBODY, 401, "wrong chain id");
-    siwe_text(text, DOMAIN, me, CHAIN_ID_ANVIL, nonce, "\r\n");
+    api_siwe_text(text, DOMAIN, me, CHAIN_ID_ANVIL, nonce, "\r\n");
     check_refused_text(text, ACCT_NOBODY, 400, "crlf");
-    siwe_text(text, DOMAIN, me, CHAIN_ID_ANVIL, nonce, "\n");
+    api_siwe_text(text, DOMAIN, me, CHAIN_ID_ANVIL, nonce, "\n");
     check_refused_text(text, ACCT_LOW_TIPPER, 401, "signer mismatch");
     check_refused_signatures(text);
     CHECK_INT(http_metric_value(gw.g.auth.signins_denied), denied + 7);
     CHECK_STR(db_value("SELECT used_at IS NULL FROM auth_nonces WHERE nonce = $1", nonce), "t");
-    sign_text(sig, raw, text, ACCT_NOBODY);
-    CHECK_INT(post_siwe(text, sig), 200);
+    api_sign_text(&api, sig, raw, text, ACCT_NOBODY);
+    CHECK_INT(api_post_siwe(&api, text, sig), 200);
 }
 
 static void test_signin_bad_bodies(void)
@@ -608,17 +352,17 @@ static void test_signin_bad_bodies(void)
     static const char malformed[] = "{\"message\": \"x\", ";
     static const char unknown[] = "{\"message\": \"x\", \"signature\": \"0x00\", \"extra\": 1}";
     static const char missing_sig[] = "{\"message\": \"x\"}";
-    request("POST", "/v1/auth/siwe", NULL, malformed, strlen(malformed));
+    api_request(&api, "POST", "/v1/auth/siwe", NULL, malformed, strlen(malformed));
     check_refused(400, "malformed json");
-    request("POST", "/v1/auth/siwe", NULL, unknown, strlen(unknown));
+    api_request(&api, "POST", "/v1/auth/siwe", NULL, unknown, strlen(unknown));
     check_refused(422, "unknown field");
-    request("POST", "/v1/auth/siwe", NULL, missing_sig, strlen(missing_sig));
+    api_request(&api, "POST", "/v1/auth/siwe", NULL, missing_sig, strlen(missing_sig));
     check_refused(422, "missing field");
     memset(big, ' ', sizeof big);
     memcpy(big, "{\"message\": \"", 13);
-    request("POST", "/v1/auth/siwe", NULL, big, sizeof big);
-    CHECK_INT(rep.status, 413);
-    CHECK(strstr(rep.body, "\"token\"") == NULL);
+    api_request(&api, "POST", "/v1/auth/siwe", NULL, big, sizeof big);
+    CHECK_INT(api.rep.status, 413);
+    CHECK(strstr(api.rep.body, "\"token\"") == NULL);
 }
 
 /* ---- streams and access ------------------------------------------------------------ */
@@ -629,39 +373,39 @@ static void check_key(const json_t *j, const char *key, const char *id)
     char want[2 + 64 + 1];
     ids_key_of(k, id);
     ASSERT(hex_encode_0x(want, sizeof want, k, 32) == 0);
-    CHECK_STR(str_at(j, key), want);
+    CHECK_STR(api_str_at(j, key), want);
 }
 
 static void check_address(const json_t *j, const char *key, const struct address *a)
 {
     char want[ADDRESS_TEXT_SIZE];
     address_format_checksum(want, a);
-    CHECK_STR(str_at(j, key), want);
+    CHECK_STR(api_str_at(j, key), want);
 }
 
 static void test_stream_shape(void)
 {
     char path[PATH_BYTES];
     snprintf(path, sizeof path, "/v1/streams/%s", stream);
-    CHECK_INT(request("GET", path, NULL, NULL, 0), 200);
-    json_t *j = reply_json(), *access = json_object_get(j, "access");
+    CHECK_INT(api_request(&api, "GET", path, NULL, NULL, 0), 200);
+    json_t *j = api_reply_json(&api), *access = json_object_get(j, "access");
     json_t *rule = json_array_get(json_object_get(access, "passes"), 0);
-    CHECK_STR(str_at(j, "id"), stream);
-    CHECK_STR(str_at(j, "creator_id"), creator);
-    CHECK_STR(str_at(j, "title"), "Live");
-    CHECK_STR(str_at(j, "status"), "created");
+    CHECK_STR(api_str_at(j, "id"), stream);
+    CHECK_STR(api_str_at(j, "creator_id"), creator);
+    CHECK_STR(api_str_at(j, "title"), "Live");
+    CHECK_STR(api_str_at(j, "status"), "created");
     check_key(j, "creator_key", creator);
     check_key(j, "stream_key", stream);
     CHECK_INT(json_array_size(json_object_get(access, "passes")), 1);
     check_address(rule, "contract", &pass);
-    CHECK_STR(str_at(rule, "min_balance"), "1");
-    CHECK_STR(str_at(rule, "price_wei"), "25000000000000007");
-    CHECK_STR(str_at(access, "tip_min_wei"), MACRO_TEXT(TIP_MIN_WEI));
+    CHECK_STR(api_str_at(rule, "min_balance"), "1");
+    CHECK_STR(api_str_at(rule, "price_wei"), "25000000000000007");
+    CHECK_STR(api_str_at(access, "tip_min_wei"), MACRO_TEXT(TIP_MIN_WEI));
     check_address(access, "vault", &vault);
     json_decref(j);
     snprintf(path, sizeof path, "/v1/streams/%s", stream_free);
-    CHECK_INT(request("GET", path, NULL, NULL, 0), 200);
-    j = reply_json();
+    CHECK_INT(api_request(&api, "GET", path, NULL, NULL, 0), 200);
+    j = api_reply_json(&api);
     access = json_object_get(j, "access");
     CHECK(json_is_null(json_object_get(access, "tip_min_wei")));
     CHECK_INT(json_array_size(json_object_get(access, "passes")), 0);
@@ -670,7 +414,7 @@ static void test_stream_shape(void)
                                       "8D9E0F1A-2B3C-4D5E-9F6A-7B8C9D0E1F2A"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(path, sizeof path, "/v1/streams/%s", bad[i]);
-        request("GET", path, NULL, NULL, 0);
+        api_request(&api, "GET", path, NULL, NULL, 0);
         check_refused(404, bad[i]);
     }
 }
@@ -680,17 +424,17 @@ static long get_access(const char *token)
 {
     char path[PATH_BYTES];
     snprintf(path, sizeof path, "/v1/streams/%s/access", stream);
-    return request("GET", path, token, NULL, 0);
+    return api_request(&api, "GET", path, token, NULL, 0);
 }
 
 /* tipped_wei of an access reply (200 or 402), "" when absent. */
 static const char *reply_tipped(void)
 {
     static char out[U256_DEC_SIZE];
-    json_t *j = reply_json();
-    const json_t *where = rep.status == 402 ? json_object_get(j, "requirements") : j;
+    json_t *j = api_reply_json(&api);
+    const json_t *where = api.rep.status == 402 ? json_object_get(j, "requirements") : j;
     snprintf(out, sizeof out, "%s",
-             str_at(where, "tipped_wei") != NULL ? str_at(where, "tipped_wei") : "");
+             api_str_at(where, "tipped_wei") != NULL ? api_str_at(where, "tipped_wei") : "");
     json_decref(j);
     return out;
 }
@@ -699,14 +443,14 @@ static const char *reply_tipped(void)
 static void check_allowed(const char *via)
 {
     char prefix[PATH_BYTES];
-    json_t *j = reply_json();
+    json_t *j = api_reply_json(&api);
     snprintf(prefix, sizeof prefix, "/hls/%s/master.m3u8?token=p1.%s.", stream, stream);
-    CHECK_MSG(rep.status == 200, "%ld %s", rep.status, rep.body);
+    CHECK_MSG(api.rep.status == 200, "%ld %s", api.rep.status, api.rep.body);
     CHECK(json_is_true(json_object_get(j, "allowed")));
-    CHECK_STR(str_at(j, "via"), via);
-    const char *url = str_at(j, "playback_url");
-    CHECK_MSG(url != NULL && strncmp(url, prefix, strlen(prefix)) == 0, "%s", rep.body);
-    CHECK(str_at(j, "expires_at") != NULL && strlen(str_at(j, "expires_at")) == 20);
+    CHECK_STR(api_str_at(j, "via"), via);
+    const char *url = api_str_at(j, "playback_url");
+    CHECK_MSG(url != NULL && strncmp(url, prefix, strlen(prefix)) == 0, "%s", api.rep.body);
+    CHECK(api_str_at(j, "expires_at") != NULL && strlen(api_str_at(j, "expires_at")) == 20);
     json_decref(j);
 }
 
@@ -716,21 +460,21 @@ static void test_access_gates(void)
     check_refused(401, "no token");
     get_access("s1.0000000000000000000000000000000000000000.99999999999.00");
     check_refused(401, "bad token");
-    get_access(tokens[ACCT_NOBODY]);
+    get_access(api.tokens[ACCT_NOBODY]);
     check_refused(402, "nothing held");
-    json_t *j = reply_json(), *req = json_object_get(j, "requirements");
+    json_t *j = api_reply_json(&api), *req = json_object_get(j, "requirements");
     CHECK(json_is_false(json_object_get(j, "allowed")));
     CHECK_INT(json_array_size(json_object_get(req, "passes")), 1);
     check_address(json_array_get(json_object_get(req, "passes"), 0), "contract", &pass);
-    CHECK_STR(str_at(req, "tip_min_wei"), MACRO_TEXT(TIP_MIN_WEI));
-    CHECK_STR(str_at(req, "tipped_wei"), "0");
+    CHECK_STR(api_str_at(req, "tip_min_wei"), MACRO_TEXT(TIP_MIN_WEI));
+    CHECK_STR(api_str_at(req, "tipped_wei"), "0");
     check_address(req, "vault", &vault);
     check_key(req, "creator_key", creator);
     check_key(req, "stream_key", stream);
     json_decref(j);
-    get_access(tokens[ACCT_SELLER]);
+    get_access(api.tokens[ACCT_SELLER]);
     check_allowed("pass");
-    get_access(tokens[ACCT_OWNER]);
+    get_access(api.tokens[ACCT_OWNER]);
     check_allowed("owner");
 }
 
@@ -753,15 +497,15 @@ static long post_tip(size_t acct, const uint8_t tx_hash[32])
     snprintf(path, sizeof path, "/v1/streams/%s/tips", stream);
     ASSERT(hex_encode_0x(hex, sizeof hex, tx_hash, 32) == 0);
     snprintf(body, sizeof body, "{\"tx_hash\": \"%s\"}", hex);
-    return request("POST", path, tokens[acct], body, strlen(body));
+    return api_request(&api, "POST", path, api.tokens[acct], body, strlen(body));
 }
 
 static void check_credit(const char *credited, const char *total, bool allowed)
 {
-    json_t *j = reply_json();
-    CHECK_MSG(rep.status == 200, "%ld %s", rep.status, rep.body);
-    CHECK_STR(str_at(j, "credited_wei"), credited);
-    CHECK_STR(str_at(j, "total_wei"), total);
+    json_t *j = api_reply_json(&api);
+    CHECK_MSG(api.rep.status == 200, "%ld %s", api.rep.status, api.rep.body);
+    CHECK_STR(api_str_at(j, "credited_wei"), credited);
+    CHECK_STR(api_str_at(j, "total_wei"), total);
     CHECK(json_is_boolean(json_object_get(j, "allowed")) &&
           json_is_true(json_object_get(j, "allowed")) == allowed);
     json_decref(j);
@@ -786,20 +530,20 @@ static void test_tip_credited_from_receipt(void)
         memset(unknown, 0x5a, sizeof unknown);
         post_tip(ACCT_TIPPER, unknown);
         check_refused(409, "unknown transaction");
-        CHECK(rep.retry_after[0] != '\0');
+        CHECK(api.rep.retry_after[0] != '\0');
     }
     snprintf(path, sizeof path, "/v1/streams/%s/tips", stream);
     static const char short_hash[] = "{\"tx_hash\": \"0x12\"}", cut[] = "{\"tx_hash\": ";
-    request("POST", path, tokens[ACCT_TIPPER], short_hash, strlen(short_hash));
+    api_request(&api, "POST", path, api.tokens[ACCT_TIPPER], short_hash, strlen(short_hash));
     check_refused(422, "short tx hash");
-    request("POST", path, tokens[ACCT_TIPPER], cut, strlen(cut));
+    api_request(&api, "POST", path, api.tokens[ACCT_TIPPER], cut, strlen(cut));
     check_refused(400, "malformed body");
-    request("POST", path, NULL, "{}", 2);
+    api_request(&api, "POST", path, NULL, "{}", 2);
     check_refused(401, "tip without session");
     follower_resume();
     if (!sent)
         return;
-    get_access(tokens[ACCT_TIPPER]);
+    get_access(api.tokens[ACCT_TIPPER]);
     check_allowed("tip");
     ASSERT(hex_encode_0x(hex, sizeof hex, tx, 32) == 0);
     /* the new follower walks past the tip's block: seen again, not counted */
@@ -808,7 +552,7 @@ static void test_tip_credited_from_receipt(void)
                        "decode(substr($1, 3), 'hex')",
                        hex),
               "receipt");
-    get_access(tokens[ACCT_TIPPER]);
+    get_access(api.tokens[ACCT_TIPPER]);
     CHECK_STR(reply_tipped(), MACRO_TEXT(TIP_MIN_WEI));
 }
 
@@ -817,12 +561,12 @@ static void test_tip_credited_from_receipt(void)
 static bool wait_access(size_t acct, long status, const char *tipped)
 {
     for (uint64_t t0 = clock_now_ms(); clock_now_ms() - t0 < WAIT_MS_MAX;) {
-        if (get_access(tokens[acct]) == status &&
+        if (get_access(api.tokens[acct]) == status &&
             (tipped == NULL || strcmp(reply_tipped(), tipped) == 0))
             return true;
         clock_sleep_ms(WAIT_STEP_MS);
     }
-    CHECK_MSG(false, "account %zu: still %ld %s", acct, rep.status, rep.body);
+    CHECK_MSG(false, "account %zu: still %ld %s", acct, api.rep.status, api.rep.body);
     return false;
 }
 
@@ -840,8 +584,8 @@ static void test_follower_credits_tip(void)
 
 static void test_sold_pass_stops_counting(void)
 {
-    CHECK_INT(get_access(tokens[ACCT_SELLER]), 200); /* cached */
-    get_access(tokens[ACCT_BUYER]);
+    CHECK_INT(get_access(api.tokens[ACCT_SELLER]), 200); /* cached */
+    get_access(api.tokens[ACCT_BUYER]);
     check_refused(402, "buyer before");
     struct abi_value args[3] = {abi_value_address(&chain.addr[ACCT_SELLER]),
                                 abi_value_address(&chain.addr[ACCT_BUYER]), abi_value_u64(1)};
@@ -892,9 +636,9 @@ static void test_reorg_while_stopped(void)
     CHECK(wait_access(ACCT_REORG_TIPPER, 402, "0"));
     CHECK(wait_metric(gw.g.m.chain_reorgs, reorgs + 1));
     CHECK_INT(__atomic_load_n(&gw.g.chain_halted, __ATOMIC_ACQUIRE), 0);
-    get_access(tokens[ACCT_TIPPER]);
+    get_access(api.tokens[ACCT_TIPPER]);
     check_allowed("tip");
-    get_access(tokens[ACCT_LOW_TIPPER]);
+    get_access(api.tokens[ACCT_LOW_TIPPER]);
     CHECK_STR(reply_tipped(), MACRO_TEXT(999));
 }
 
@@ -904,10 +648,11 @@ static void test_reorg_while_stopped(void)
  * starting with rpc_check}}. */
 static bool health_is(const char *status, const char *rpc_check)
 {
-    json_t *j = request("GET", "/healthz", NULL, NULL, 0) == 200 ? reply_json() : NULL;
+    json_t *j =
+        api_request(&api, "GET", "/healthz", NULL, NULL, 0) == 200 ? api_reply_json(&api) : NULL;
     const json_t *checks = json_object_get(j, "checks");
-    const char *got = str_at(j, "status"), *pg = str_at(checks, "postgres"),
-               *rpc_got = str_at(checks, "rpc");
+    const char *got = api_str_at(j, "status"), *pg = api_str_at(checks, "postgres"),
+               *rpc_got = api_str_at(checks, "rpc");
     bool ok = got != NULL && strcmp(got, status) == 0 && pg != NULL && strcmp(pg, "ok") == 0 &&
               rpc_got != NULL && strncmp(rpc_got, rpc_check, strlen(rpc_check)) == 0;
     json_decref(j);
@@ -923,7 +668,7 @@ static void check_health(const char *status, const char *rpc_check)
             return;
         clock_sleep_ms(WAIT_STEP_MS);
     }
-    CHECK_MSG(false, "healthz: %ld %s", rep.status, rep.body);
+    CHECK_MSG(false, "healthz: %ld %s", api.rep.status, api.rep.body);
 }
 
 /* Every session of the gateway is killed, as a PostgreSQL restart would:
@@ -934,7 +679,7 @@ static void test_database_sessions_killed(void)
     uint8_t tx[32];
     CHECK_STR(db_value("SELECT count(*) > 0 FROM (SELECT pg_terminate_backend(pid) FROM "
                        "pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()) k",
-                       db_name),
+                       fresh.name),
               "t");
     if (send_tip(tx, ACCT_OWNER, 5))
         CHECK(wait_access(ACCT_OWNER, 200, "5"));
@@ -945,12 +690,12 @@ static void test_database_sessions_killed(void)
 static void test_health_and_metrics(void)
 {
     check_health("ok", "ok");
-    CHECK_INT(request("GET", "/metrics", NULL, NULL, 0), 200);
-    CHECK(strstr(rep.body, "gateway_access_total{via=\"pass\"}") != NULL);
-    CHECK(strstr(rep.body, "gateway_access_total{via=\"denied\"}") != NULL);
-    CHECK(strstr(rep.body, "auth_signins_total{outcome=\"ok\"}") != NULL);
-    CHECK(strstr(rep.body, "auth_signins_total{outcome=\"denied\"}") != NULL);
-    CHECK(strstr(rep.body, "gateway_chain_followed_block ") != NULL);
+    CHECK_INT(api_request(&api, "GET", "/metrics", NULL, NULL, 0), 200);
+    CHECK(strstr(api.rep.body, "gateway_access_total{via=\"pass\"}") != NULL);
+    CHECK(strstr(api.rep.body, "gateway_access_total{via=\"denied\"}") != NULL);
+    CHECK(strstr(api.rep.body, "auth_signins_total{outcome=\"ok\"}") != NULL);
+    CHECK(strstr(api.rep.body, "auth_signins_total{outcome=\"denied\"}") != NULL);
+    CHECK(strstr(api.rep.body, "gateway_chain_followed_block ") != NULL);
     CHECK(http_metric_value(gw.g.m.chain_head) >= http_metric_value(gw.g.m.chain_block));
     CHECK(http_metric_value(gw.g.m.chain_block) > 0);
 }
@@ -1006,15 +751,15 @@ static void test_chain_down(void)
     check_health("degraded", "down");
     CHECK(wait_metric(gw_down.g.m.chain_errors, 1));
     check_health("degraded", "down");
-    CHECK(sign_in(ACCT_NOBODY)); /* an account key needs no chain */
-    get_access(tokens[ACCT_OWNER]);
+    CHECK(api_sign_in(&api, ACCT_NOBODY)); /* an account key needs no chain */
+    get_access(api.tokens[ACCT_OWNER]);
     check_allowed("owner");
-    get_access(tokens[ACCT_TIPPER]);
+    get_access(api.tokens[ACCT_TIPPER]);
     check_allowed("tip");
-    CHECK_INT(get_access(tokens[ACCT_BUYER]), 503);
+    CHECK_INT(get_access(api.tokens[ACCT_BUYER]), 503);
     check_refused(503, "uncached pass holder");
-    CHECK(rep.retry_after[0] != '\0');
-    get_access(tokens[ACCT_NOBODY]);
+    CHECK(api.rep.retry_after[0] != '\0');
+    get_access(api.tokens[ACCT_NOBODY]);
     check_refused(503, "nobody, chain down");
     CHECK(http_metric_value(gw_down.g.m.chain_errors) > 0);
     CHECK_INT(__atomic_load_n(&gw_down.g.chain_halted, __ATOMIC_ACQUIRE), 0);
@@ -1025,7 +770,7 @@ static bool setup(void)
 {
     uint8_t ckey[32];
     ids_key_of(ckey, creator);
-    if (!pg_fixture_init("gw_api") || !db_create() || !deploy_vault(&vault) ||
+    if (!pg_fixture_init("gw_api") || !api_db_create(&fresh, "gw_api") || !deploy_vault(&vault) ||
         !deploy_pass(&pass, &vault, ckey, 10, 500))
         return false;
     struct txsend_outcome o;
@@ -1044,12 +789,9 @@ static void test_setup(void)
 
 int main(void)
 {
-    struct err e = {0};
     char whole[32];
-    if (!chain_open(&chain, &e)) {
-        printf("# %s\nnot ok - environment\n0 passed, 1 failed\n", e.msg);
+    if (!api_chain_open(&chain))
         return 1;
-    }
     snapshot(whole);
     RUN(test_setup);
     if (ready) {
@@ -1072,8 +814,7 @@ int main(void)
         RUN(test_chain_down);
     if (gw_log != NULL)
         fclose(gw_log);
-    if (db_name[0] != '\0')
-        db_drop();
+    api_db_drop(&fresh);
     revert_to(whole);
     chain_close(&chain);
     return harness_finish();
