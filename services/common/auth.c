@@ -7,6 +7,7 @@
 
 #include "crypto.h"
 #include "hex.h"
+#include "httpjson.h"
 #include "json.h"
 #include "siwe.h"
 
@@ -198,13 +199,9 @@ void auth_handle_siwe(struct http_response *resp, const struct http_request *req
 {
     struct err e = {0};
     json_t *body = NULL;
-    enum json_body_result jr =
-        json_body_parse(&body, (const char *)req->body, req->body_len, NULL, auth_siwe_fields,
-                        sizeof auth_siwe_fields / sizeof auth_siwe_fields[0], &e);
-    if (jr != JSON_BODY_OK) {
-        http_reply_error(resp, json_body_problem_kind(jr), "%s", e.msg);
+    if (!httpjson_read_body(&body, resp, req, auth_siwe_fields,
+                            sizeof auth_siwe_fields / sizeof auth_siwe_fields[0], 0))
         return;
-    }
     int64_t now_s = (int64_t)time(NULL);
     struct siwe_message m;
     enum siwe_result sr = auth_verify(&m, body, a, now_s, &e);

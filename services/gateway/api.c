@@ -10,15 +10,13 @@
 #include "follow.h"
 #include "gateway.h"
 #include "hex.h"
+#include "httpjson.h"
 #include "ids.h"
 #include "json.h"
 #include "store.h"
 
 #define API_TIME_TEXT_BYTES 32
 
-static json_t *api_hex(const uint8_t *bytes, size_t len);
-static json_t *api_address(const struct address *a);
-static json_t *api_wei(const struct u256 *v);
 static json_t *api_passes(const struct store_stream *s);
 static bool api_time_text(char out[API_TIME_TEXT_BYTES], int64_t unix_s);
 static void api_reply_denied(struct http_response *resp, struct gw *g, const struct store_stream *s,
@@ -39,27 +37,6 @@ static const struct json_body_field api_tip_fields[] = {
     {.name = "tx_hash", .type = JSON_BODY_HEX, .required = true, .len_min = 32, .len_max = 32},
 };
 
-static json_t *api_hex(const uint8_t *bytes, size_t len)
-{
-    char text[2 + 2 * 64 + 1];
-    ASSERT(len <= 64 && hex_encode_0x(text, sizeof text, bytes, len) == 0);
-    return json_string(text);
-}
-
-static json_t *api_address(const struct address *a)
-{
-    char text[ADDRESS_TEXT_SIZE];
-    address_format_checksum(text, a);
-    return json_string(text);
-}
-
-static json_t *api_wei(const struct u256 *v)
-{
-    char text[U256_DEC_SIZE];
-    u256_to_dec(text, v);
-    return json_string(text);
-}
-
 static bool api_time_text(char out[API_TIME_TEXT_BYTES], int64_t unix_s)
 {
     time_t t = (time_t)unix_s;
@@ -74,9 +51,10 @@ static json_t *api_passes(const struct store_stream *s)
     json_t *list = json_array();
     for (size_t i = 0; list != NULL && i < s->passes_len; i++) {
         const struct store_pass_rule *r = &s->passes[i];
-        json_array_append_new(
-            list, json_pack("{s:o, s:o, s:o}", "contract", api_address(&r->contract), "min_balance",
-                            api_wei(&r->min_balance), "price_wei", api_wei(&r->price_wei)));
+        json_array_append_new(list, json_pack("{s:o, s:o, s:o}", "contract",
+                                              httpjson_address(&r->contract), "min_balance",
+                                              httpjson_wei(&r->min_balance), "price_wei",
+                                              httpjson_wei(&r->price_wei)));
     }
     return list;
 }
@@ -155,14 +133,14 @@ void gw_handle_stream(struct http_response *resp, const struct http_request *req
         return;
     respool_release(&g->pool, slot);
     json_t *access = json_pack("{s:o, s:o, s:o}", "passes", api_passes(&s), "tip_min_wei",
-                               s.has_tip_min ? api_wei(&s.tip_min_wei) : json_null(), "vault",
-                               api_address(&g->vault));
+                               s.has_tip_min ? httpjson_wei(&s.tip_min_wei) : json_null(), "vault",
+                               httpjson_address(&g->vault));
     http_reply_header(resp, "Cache-Control", "no-cache");
     http_reply_json(resp, 200,
                     json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o}", "id", s.id, "title", s.title,
-                              "creator_id", s.creator_id, "creator_key", api_hex(s.creator_key, 32),
-                              "status", s.status, "stream_key", api_hex(s.stream_key, 32), "access",
-                              access));
+                              "creator_id", s.creator_id, "creator_key",
+                              httpjson_hex(s.creator_key, 32), "status", s.status, "stream_key",
+                              httpjson_hex(s.stream_key, 32), "access", access));
 }
 
 /* 402 problem+json {allowed:false, requirements:{...}}: what would unlock it. */
@@ -174,9 +152,9 @@ static void api_reply_denied(struct http_response *resp, struct gw *g, const str
                       "hold a pass of this stream, or tip it at least tip_min_wei");
     json_t *req =
         json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "passes", api_passes(s), "tip_min_wei",
-                  s->has_tip_min ? api_wei(&s->tip_min_wei) : json_null(), "tipped_wei",
-                  api_wei(&d->tipped_wei), "vault", api_address(&g->vault), "creator_key",
-                  api_hex(s->creator_key, 32), "stream_key", api_hex(s->stream_key, 32));
+                  s->has_tip_min ? httpjson_wei(&s->tip_min_wei) : json_null(), "tipped_wei",
+                  httpjson_wei(&d->tipped_wei), "vault", httpjson_address(&g->vault), "creator_key",
+                  httpjson_hex(s->creator_key, 32), "stream_key", httpjson_hex(s->stream_key, 32));
     if (problem_set_member(&p, "allowed", json_false(), NULL) != PROBLEM_OK ||
         problem_set_member(&p, "requirements", req, NULL) != PROBLEM_OK) {
         problem_release(&p);
@@ -204,7 +182,7 @@ static void api_reply_allowed(struct http_response *resp, struct gw *g,
     http_reply_json(resp, 200,
                     json_pack("{s:b, s:s, s:s, s:s, s:o}", "allowed", 1, "via",
                               access_via_name(d->via), "playback_url", url, "expires_at", expires,
-                              "tipped_wei", api_wei(&d->tipped_wei)));
+                              "tipped_wei", httpjson_wei(&d->tipped_wei)));
 }
 
 int gw_decide(struct access_decision *d, struct gw *g, struct respool_slot *slot,
@@ -371,8 +349,9 @@ static void api_tip_answer(struct http_response *resp, struct gw *g, struct resp
         return;
     }
     http_reply_json(resp, 200,
-                    json_pack("{s:o, s:o, s:b}", "credited_wei", api_wei(&credited), "total_wei",
-                              api_wei(&d.tipped_wei), "allowed", d.via != ACCESS_DENIED));
+                    json_pack("{s:o, s:o, s:b}", "credited_wei", httpjson_wei(&credited),
+                              "total_wei", httpjson_wei(&d.tipped_wei), "allowed",
+                              d.via != ACCESS_DENIED));
 }
 
 void gw_handle_tip(struct http_response *resp, const struct http_request *req, void *ctx)
@@ -381,17 +360,12 @@ void gw_handle_tip(struct http_response *resp, const struct http_request *req, v
     struct address viewer;
     if (!auth_require_session(&viewer, resp, req, &g->keys, (int64_t)time(NULL)))
         return;
-    struct err e = {0};
     json_t *body = NULL;
-    enum json_body_result jr =
-        json_body_parse(&body, (const char *)req->body, req->body_len, NULL, api_tip_fields,
-                        sizeof api_tip_fields / sizeof api_tip_fields[0], &e);
     uint8_t tx_hash[32];
     size_t tx_len = 0;
-    if (jr != JSON_BODY_OK) {
-        http_reply_error(resp, json_body_problem_kind(jr), "%s", e.msg);
+    if (!httpjson_read_body(&body, resp, req, api_tip_fields,
+                            sizeof api_tip_fields / sizeof api_tip_fields[0], 0))
         return;
-    }
     ASSERT(json_body_get_hex(tx_hash, sizeof tx_hash, &tx_len, body, "tx_hash") && tx_len == 32);
     json_decref(body);
     struct respool_slot *slot = NULL;

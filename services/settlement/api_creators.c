@@ -8,6 +8,7 @@
 
 #include "crypto.h"
 #include "hex.h"
+#include "httpjson.h"
 #include "ids.h"
 #include "json.h"
 #include "service.h"
@@ -42,10 +43,6 @@ struct api_stream_req {
 
 static void api_bytea(char out[API_BYTEA_TEXT_BYTES], const uint8_t *bytes, size_t len);
 static bool api_bytea_parse(uint8_t *out, size_t len, const char *text);
-static json_t *api_hex(const uint8_t *bytes, size_t len);
-static json_t *api_address(const struct address *a);
-static bool api_body(json_t **out, struct http_response *resp, const struct http_request *req,
-                     const struct json_body_field *fields, size_t fields_len, size_t bytes_max);
 static enum pg_code api_creator_load(bool *found, struct api_creator *out, struct pg_session *pc,
                                      const char *id, bool for_update, struct err *e);
 static enum pg_code api_owned_creator(struct st_answer *out, bool *ok, struct pg_session *pc,
@@ -130,36 +127,6 @@ static bool api_bytea_parse(uint8_t *out, size_t len, const char *text)
            hex_decode_exact(out, len, text + 2, strlen(text + 2), NULL) == HEX_OK;
 }
 
-static json_t *api_hex(const uint8_t *bytes, size_t len)
-{
-    char text[2 + 2 * 32 + 1];
-    ASSERT(len <= 32 && hex_encode_0x(text, sizeof text, bytes, len) == 0);
-    return json_string(text);
-}
-
-static json_t *api_address(const struct address *a)
-{
-    char text[ADDRESS_TEXT_SIZE];
-    address_format_checksum(text, a);
-    return json_string(text);
-}
-
-/* Parses the body against `fields`; false after answering 400/413/422. */
-static bool api_body(json_t **out, struct http_response *resp, const struct http_request *req,
-                     const struct json_body_field *fields, size_t fields_len, size_t bytes_max)
-{
-    struct json_body_limits lim;
-    json_body_limits_default(&lim);
-    lim.body_bytes_max = bytes_max;
-    struct err e = {0};
-    enum json_body_result r =
-        json_body_parse(out, (const char *)req->body, req->body_len, &lim, fields, fields_len, &e);
-    if (r == JSON_BODY_OK)
-        return true;
-    http_reply_error(resp, json_body_problem_kind(r), "%s", e.msg);
-    return false;
-}
-
 static enum pg_code api_creator_load(bool *found, struct api_creator *out, struct pg_session *pc,
                                      const char *id, bool for_update, struct err *e)
 {
@@ -225,8 +192,8 @@ static enum pg_code api_creator_create(struct st_answer *out, struct pg_session 
     if (r != PG_OK)
         return r;
     out->status = 201;
-    out->body = json_pack("{s:s, s:o, s:o, s:s}", "id", id, "owner", api_address(caller),
-                          "creator_key", api_hex(creator_key, 32), "name", name);
+    out->body = json_pack("{s:s, s:o, s:o, s:s}", "id", id, "owner", httpjson_address(caller),
+                          "creator_key", httpjson_hex(creator_key, 32), "name", name);
     return out->body != NULL ? PG_OK : PG_ERR_CALLBACK;
 }
 
@@ -237,7 +204,7 @@ void st_handle_creator_post(struct http_response *resp, const struct http_reques
     json_t *body = NULL;
     const char *name = NULL;
     if (!auth_require_session(&caller, resp, req, &s->keys, (int64_t)time(NULL)) ||
-        !api_body(&body, resp, req, api_creator_fields, 1, ST_CREATOR_BODY_BYTES_MAX))
+        !httpjson_read_body(&body, resp, req, api_creator_fields, 1, ST_CREATOR_BODY_BYTES_MAX))
         return;
     ASSERT(json_body_get_string(&name, NULL, body, "name"));
     st_write(resp, req, s, &caller, api_creator_create, (void *)name);
@@ -287,8 +254,9 @@ void st_handle_creator_get(struct http_response *resp, const struct http_request
         return;
     respool_release(&s->pool, slot);
     http_reply_json(resp, 200,
-                    json_pack("{s:s, s:o, s:o, s:s}", "id", c.id, "owner", api_address(&c.owner),
-                              "creator_key", api_hex(c.creator_key, 32), "name", c.name));
+                    json_pack("{s:s, s:o, s:o, s:s}", "id", c.id, "owner",
+                              httpjson_address(&c.owner), "creator_key",
+                              httpjson_hex(c.creator_key, 32), "name", c.name));
 }
 
 /* ---- splits ------------------------------------------------------------------------ */
@@ -329,8 +297,8 @@ static enum pg_code api_versions(json_t **out, struct pg_session *pc, const char
         struct address payee;
         ASSERT(api_bytea_parse(payee.bytes, ADDRESS_BYTES, PQgetvalue(res, i, 2)));
         json_array_append_new(shares,
-                              json_pack("{s:o, s:s, s:i}", "payee", api_address(&payee), "role",
-                                        PQgetvalue(res, i, 3), "bps",
+                              json_pack("{s:o, s:s, s:i}", "payee", httpjson_address(&payee),
+                                        "role", PQgetvalue(res, i, 3), "bps",
                                         (json_int_t)strtol(PQgetvalue(res, i, 4), NULL, 10)));
     }
     PQclear(res);
@@ -426,7 +394,7 @@ void st_handle_splits_put(struct http_response *resp, const struct http_request 
     struct api_splits_req q = q_zero;
     if (!api_signed_in_creator(&caller, &q.creator_id, resp, req, s))
         return;
-    if (!api_body(&body, resp, req, api_splits_fields, 1, ST_SPLITS_BODY_BYTES_MAX))
+    if (!httpjson_read_body(&body, resp, req, api_splits_fields, 1, ST_SPLITS_BODY_BYTES_MAX))
         return;
     const json_t *shares = json_body_get_array(body, "shares");
     q.shares_len = json_array_size(shares);
@@ -569,7 +537,7 @@ static enum pg_code api_stream_create(struct st_answer *out, struct pg_session *
         return r;
     out->status = 201;
     out->body = json_pack("{s:s, s:s, s:o, s:s}", "id", id, "creator_id", q->creator_id,
-                          "stream_key", api_hex(stream_key, 32), "ingest_key", key_text);
+                          "stream_key", httpjson_hex(stream_key, 32), "ingest_key", key_text);
     crypto_wipe(key_text, sizeof key_text);
     return out->body != NULL ? PG_OK : PG_ERR_CALLBACK;
 }
@@ -617,7 +585,7 @@ void st_handle_stream_post(struct http_response *resp, const struct http_request
     struct api_stream_req q = q_zero;
     if (!api_signed_in_creator(&caller, &q.creator_id, resp, req, s))
         return;
-    if (!api_body(&body, resp, req, api_stream_fields, 2, ST_STREAM_BODY_BYTES_MAX))
+    if (!httpjson_read_body(&body, resp, req, api_stream_fields, 2, ST_STREAM_BODY_BYTES_MAX))
         return;
     ASSERT(json_body_get_string(&q.title, NULL, body, "title"));
     if (api_stream_rules(&q, resp, body))
@@ -643,7 +611,7 @@ void st_handle_chain(struct http_response *resp, const struct http_request *req,
     http_reply_json(
         resp, 200,
         json_pack("{s:I, s:o, s:n, s:I, s:o, s:n}", "chain_id", (json_int_t)s->cfg.chain_id,
-                  "vault", s->cfg.vault_address_set ? api_address(&s->vault) : json_null(),
+                  "vault", s->cfg.vault_address_set ? httpjson_address(&s->vault) : json_null(),
                   "operator", "confirmations", (json_int_t)s->cfg.confirmations, "head_block",
                   head_ok ? json_integer((json_int_t)head) : json_null(), "indexed_block"));
 }
