@@ -32,7 +32,9 @@
 #
 # Environment: BUILD_DIR (build; make passes its BUILD), TESTS_DIR (tests;
 # tests/static/test_runner.sh points it at a scratch tree of fake programs),
-# TEST_SEED, TEST_TIMEOUT_S (600, per program). Tests run from the repository
+# TEST_SEED, TEST_TIMEOUT_S (600, per program), TEST_ONLY (a glob on test
+# names such as 'integration/txmgr' or '*settlement*': only matching tests
+# run, for development; CI never sets it). Tests run from the repository
 # root. Sourcing this file only defines the functions.
 set -uo pipefail
 
@@ -117,6 +119,7 @@ runner_score() {
 run_one() {
     local name=$1 out rc
     shift
+    runner_selected "$name" || return 0
     echo "== $name"
     if declare -F "$1" >/dev/null; then
         out=$("$@" 2>&1) # a shell function here, bounded by what it runs
@@ -130,8 +133,12 @@ run_one() {
     runner_add "$name" "$score_pass" "$score_fail"
 }
 
+# runner_selected NAME: true unless TEST_ONLY is set and NAME does not match it.
+runner_selected() { [[ -z ${TEST_ONLY:-} || $1 == $TEST_ONLY ]]; }
+
 # run_missing NAME WHY: an expected program that cannot run is one failure.
 run_missing() {
+    runner_selected "$1" || return 0
     echo "== $1"
     echo "   ($2)"
     runner_add "$1" 0 1
