@@ -114,11 +114,12 @@ $(ASAN)/tests/%: tests/%.c $(wildcard tests/*.h) $(wildcard tests/integration/*.
 	@$(if $(Q),echo "  LD/SAN  $@")
 	$(Q)$(CC) $(CFLAGS_ASAN) -Itests $< $(ASAN)/libsettlement.a $(ASAN)/libgateway.a $(ASAN)/libcommon.a $(LDLIBS) -o $@
 
-# Benchmarks link the gateway's modules too (bench_gateway.c: access_decide()).
-$(BUILD)/tests/bench/%: tests/bench/%.c $(wildcard tests/integration/*.h) $(BUILD)/libgateway.a $(BUILD)/libcommon.a
+# Benchmarks link the services' modules too (bench_gateway.c: access_decide();
+# bench_ledger.c: the indexer and the ledger).
+$(BUILD)/tests/bench/%: tests/bench/%.c $(wildcard tests/*.h) $(wildcard tests/bench/*.h) $(wildcard tests/integration/*.h) $(BUILD)/libsettlement.a $(BUILD)/libgateway.a $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libgateway.a $(BUILD)/libcommon.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libsettlement.a $(BUILD)/libgateway.a $(BUILD)/libcommon.a $(LDLIBS) -o $@
 
 # A fuzz target linked with the replay driver (corpus + seeded mutations).
 $(FUZZ_BIN): $(ASAN)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(wildcard tests/*.h) \

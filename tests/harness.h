@@ -74,6 +74,9 @@ static int harness_passed, harness_failed, harness_cur_failed;
 static inline int harness_finish(void)
 {
     fprintf(stdout, "%d passed, %d failed\n", harness_passed, harness_failed);
+    /* LeakSanitizer ends the process with _exit() after main returns: flush
+     * now so that the summary line is not lost with the buffer. */
+    fflush(stdout);
     return harness_failed == 0 && harness_passed > 0 ? 0 : 1;
 }
 

@@ -33,7 +33,7 @@
 # Environment: BUILD_DIR (build; make passes its BUILD), TESTS_DIR (tests;
 # tests/static/test_runner.sh points it at a scratch tree of fake programs),
 # TEST_SEED, TEST_TIMEOUT_S (600, per program), TEST_ONLY (a glob on test
-# names such as 'integration/txmgr' or '*settlement*': only matching tests
+# names such as 'integration/test_txmgr' or '*settlement*': only matching tests
 # run, for development; CI never sets it). Tests run from the repository
 # root. Sourcing this file only defines the functions.
 set -uo pipefail

@@ -19,6 +19,15 @@ static int merkle_cmp_desc(const void *a, const void *b);
 static void merkle_hex32(char out[2 * MERKLE_HASH_BYTES + 3], const uint8_t h[MERKLE_HASH_BYTES]);
 static size_t merkle_leaf_node(const struct merkle_tree *t, size_t sorted_index);
 static void merkle_u64_be32(uint8_t out[32], uint64_t v);
+static bool merkle_leaf_type_ok(const char *type);
+static enum merkle_result merkle_buf_result(enum buf_result r);
+static enum merkle_result merkle_dump_err(struct err *e, enum merkle_result r, size_t leaf_count);
+static enum merkle_result merkle_dump_head(struct buf *out, const struct merkle_tree *t,
+                                           const char *const *leaf_types, size_t leaf_types_len);
+static enum merkle_result merkle_dump_values(struct buf *out, const struct merkle_tree *t,
+                                             const uint8_t (*leaves)[MERKLE_HASH_BYTES],
+                                             merkle_value_json_fn value_json, void *ctx,
+                                             struct err *e);
 
 /* ---- leaves ------------------------------------------------------------------ */
 
@@ -183,6 +192,40 @@ enum merkle_result merkle_tree_proof(uint8_t (*proof)[MERKLE_HASH_BYTES], size_t
     return merkle_tree_proof_at(proof, proof_cap, out_len, t, sorted_index, e);
 }
 
+/* ---- dump -------------------------------------------------------------------- */
+
+enum merkle_result merkle_tree_dump(struct buf *out, const struct merkle_tree *t,
+                                    const char *const *leaf_types, size_t leaf_types_len,
+                                    const uint8_t (*leaves)[MERKLE_HASH_BYTES], size_t leaf_count,
+                                    merkle_value_json_fn value_json, void *ctx, struct err *e)
+{
+    ASSERT(out != NULL && t != NULL && t->nodes != NULL && value_json != NULL);
+    if (leaf_types_len == 0 || leaf_types_len > MERKLE_LEAF_TYPES_MAX)
+        return err_set(e, MERKLE_ERR_BAD_DUMP_INPUT, "merkle dump: %zu leaf types (1..%d)",
+                       leaf_types_len, MERKLE_LEAF_TYPES_MAX);
+    for (size_t i = 0; i < leaf_types_len; i++)
+        if (!merkle_leaf_type_ok(leaf_types[i]))
+            return err_set(e, MERKLE_ERR_BAD_DUMP_INPUT,
+                           "merkle dump: leaf type %zu is not "
+                           "1..%d characters of [a-z0-9[]]",
+                           i, MERKLE_LEAF_TYPE_BYTES_MAX);
+    if (leaf_count != t->leaf_count)
+        return err_set(e, MERKLE_ERR_BAD_DUMP_INPUT, "merkle dump: %zu values for %zu leaves",
+                       leaf_count, t->leaf_count);
+    size_t len_on_entry = out->len;
+    enum merkle_result r = merkle_dump_head(out, t, leaf_types, leaf_types_len);
+    if (r == MERKLE_OK)
+        r = merkle_dump_values(out, t, leaves, value_json, ctx, e);
+    else
+        merkle_dump_err(e, r, leaf_count);
+    if (r != MERKLE_OK) {
+        out->len = len_on_entry;
+        if (out->data != NULL)
+            out->data[len_on_entry] = '\0';
+    }
+    return r;
+}
+
 /* ---- proofs ------------------------------------------------------------------ */
 
 void merkle_proof_process(uint8_t out[MERKLE_HASH_BYTES], const uint8_t leaf[MERKLE_HASH_BYTES],
@@ -225,6 +268,86 @@ static void merkle_hex32(char out[2 * MERKLE_HASH_BYTES + 3], const uint8_t h[ME
 {
     int rc = hex_encode_0x(out, 2 * MERKLE_HASH_BYTES + 3, h, MERKLE_HASH_BYTES);
     ASSERT(rc == 0);
+}
+
+/* 1..MERKLE_LEAF_TYPE_BYTES_MAX characters of [a-z0-9[]]: safe inside a JSON string. */
+static bool merkle_leaf_type_ok(const char *type)
+{
+    size_t len = type == NULL ? 0 : strnlen(type, MERKLE_LEAF_TYPE_BYTES_MAX + 1);
+    if (len == 0 || len > MERKLE_LEAF_TYPE_BYTES_MAX)
+        return false;
+    return strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789[]") == len;
+}
+
+static enum merkle_result merkle_buf_result(enum buf_result r)
+{
+    return r == BUF_OK          ? MERKLE_OK
+           : r == BUF_ERR_NOMEM ? MERKLE_ERR_NOMEM
+                                : MERKLE_ERR_DUMP_TOO_BIG;
+}
+
+/* {"format":...,"leafEncoding":[...],"tree":[...],"values":[  (left open) */
+static enum merkle_result merkle_dump_head(struct buf *out, const struct merkle_tree *t,
+                                           const char *const *leaf_types, size_t leaf_types_len)
+{
+    enum buf_result r =
+        buf_append_str(out, "{\"format\":\"" MERKLE_DUMP_FORMAT "\",\"leafEncoding\":[");
+    for (size_t i = 0; r == BUF_OK && i < leaf_types_len; i++)
+        r = buf_printf(out, "%s\"%s\"", i > 0 ? "," : "", leaf_types[i]);
+    if (r == BUF_OK)
+        r = buf_append_str(out, "],\"tree\":[");
+    for (size_t i = 0; r == BUF_OK && i < t->node_count; i++) {
+        char hex[2 * MERKLE_HASH_BYTES + 3];
+        merkle_hex32(hex, t->nodes[i]);
+        r = buf_printf(out, "%s\"%s\"", i > 0 ? "," : "", hex);
+    }
+    if (r == BUF_OK)
+        r = buf_append_str(out, "],\"values\":[");
+    return merkle_buf_result(r);
+}
+
+/* {"value":V,"treeIndex":k} for every value, then the closing "]}". */
+static enum merkle_result merkle_dump_values(struct buf *out, const struct merkle_tree *t,
+                                             const uint8_t (*leaves)[MERKLE_HASH_BYTES],
+                                             merkle_value_json_fn value_json, void *ctx,
+                                             struct err *e)
+{
+    uint8_t *used = calloc((t->leaf_count + 7) / 8, 1);
+    if (used == NULL)
+        return err_set(e, MERKLE_ERR_NOMEM, "out of memory for a merkle dump of %zu leaves",
+                       t->leaf_count);
+    enum merkle_result r = MERKLE_OK;
+    for (size_t i = 0; r == MERKLE_OK && i < t->leaf_count; i++) {
+        size_t sorted = 0;
+        r = merkle_tree_find(&sorted, t, leaves[i], e);
+        if (r != MERKLE_OK)
+            break;
+        if (used[sorted / 8] & (1u << (sorted % 8))) {
+            char hex[2 * MERKLE_HASH_BYTES + 3];
+            merkle_hex32(hex, leaves[i]);
+            r = err_set(e, MERKLE_ERR_DUPLICATE_LEAF, "merkle dump: leaf '%s' listed twice", hex);
+            break;
+        }
+        used[sorted / 8] = (uint8_t)(used[sorted / 8] | (1u << (sorted % 8)));
+        enum buf_result br = buf_append_str(out, i > 0 ? ",{\"value\":" : "{\"value\":");
+        if (br == BUF_OK)
+            br = value_json(out, i, ctx);
+        if (br == BUF_OK)
+            br = buf_printf(out, ",\"treeIndex\":%zu}", merkle_leaf_node(t, sorted));
+        r = merkle_buf_result(br);
+    }
+    free(used);
+    if (r == MERKLE_OK)
+        r = merkle_buf_result(buf_append_str(out, "]}"));
+    return r == MERKLE_ERR_DUMP_TOO_BIG || r == MERKLE_ERR_NOMEM
+               ? merkle_dump_err(e, r, t->leaf_count)
+               : r;
+}
+
+static enum merkle_result merkle_dump_err(struct err *e, enum merkle_result r, size_t leaf_count)
+{
+    return err_set(e, r, "merkle dump of %zu leaves: %s", leaf_count,
+                   r == MERKLE_ERR_NOMEM ? "out of memory" : "over the buffer's maximum");
 }
 
 static void merkle_u64_be32(uint8_t out[32], uint64_t v)

@@ -19,9 +19,17 @@
  * leaf per payee, one per segment), so a duplicate is always a caller bug or
  * bad input.
  *
+ * Dump: merkle_tree_dump() writes the tree in OZ's own serialisation,
+ * StandardMerkleTree.dump() format "standard-v1":
+ *   {"format":"standard-v1","leafEncoding":[types],"tree":["0x<node>",...],
+ *    "values":[{"value":[...],"treeIndex":k},...]}
+ * so that StandardMerkleTree.load(dump) in JavaScript accepts it as is
+ * (load() re-hashes every value and checks it sits at its treeIndex).
+ *
  * Ownership: `struct merkle_tree` is caller-allocated; merkle_tree_build()
  * allocates its node array, which merkle_tree_release() frees. Proof outputs
- * are caller arrays. Nothing else allocates.
+ * are caller arrays. merkle_tree_dump() appends to a caller's buf and frees
+ * its scratch bitmap before returning. Nothing else allocates.
  * Limits: at most MERKLE_LEAVES_MAX leaves (the tree then needs 2n-1 nodes of
  * 32 bytes, 256 MiB at the maximum); a proof has at most MERKLE_PROOF_MAX
  * nodes (a full tree of MERKLE_LEAVES_MAX leaves needs 22 or 23).
@@ -35,12 +43,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 
 #define MERKLE_HASH_BYTES 32
 #define MERKLE_ADDRESS_BYTES 20
 #define MERKLE_LEAVES_MAX ((size_t)1 << 22)
 #define MERKLE_PROOF_MAX 64
+#define MERKLE_DUMP_FORMAT "standard-v1"
+#define MERKLE_LEAF_TYPES_MAX 8       /* leafEncoding entries in a dump */
+#define MERKLE_LEAF_TYPE_BYTES_MAX 32 /* one entry: [a-z0-9[]] only, e.g. "uint256" */
 
 /* Stable result codes; numbers are never reused. */
 enum merkle_result {
@@ -50,8 +62,15 @@ enum merkle_result {
     MERKLE_ERR_DUPLICATE_LEAF = 3,  /* two leaves have the same hash */
     MERKLE_ERR_NOMEM = 4,           /* allocating the node array failed */
     MERKLE_ERR_NOT_FOUND = 5,       /* the leaf is not in the tree */
-    MERKLE_ERR_PROOF_TOO_LONG = 6   /* the proof does not fit the caller's array */
+    MERKLE_ERR_PROOF_TOO_LONG = 6,  /* the proof does not fit the caller's array */
+    MERKLE_ERR_DUMP_TOO_BIG = 7,    /* the dump does not fit the buf's maximum */
+    MERKLE_ERR_BAD_DUMP_INPUT = 8   /* dump: bad leaf types or leaf count */
 };
+
+/* Appends the JSON of value `index` (the index into the caller's value list)
+ * to `out`, e.g. ["0","5","0x<64 hex>"]: the values whose leaf hash the
+ * caller passed as leaves[index]. Returns what the buf calls returned. */
+typedef enum buf_result (*merkle_value_json_fn)(struct buf *out, size_t index, void *ctx);
 
 struct merkle_tree {
     uint8_t (*nodes)[MERKLE_HASH_BYTES]; /* 2*leaf_count-1 nodes in OZ order; owned */
@@ -129,6 +148,28 @@ enum merkle_result merkle_tree_proof_at(uint8_t (*proof)[MERKLE_HASH_BYTES], siz
 enum merkle_result merkle_tree_proof(uint8_t (*proof)[MERKLE_HASH_BYTES], size_t proof_cap,
                                      size_t *out_len, const struct merkle_tree *t,
                                      const uint8_t leaf[MERKLE_HASH_BYTES], struct err *e)
+    __attribute__((warn_unused_result));
+
+/* Appends the OZ "standard-v1" dump of `t` to `out` (see the top).
+ * leaf_types[0..leaf_types_len) is the leafEncoding (1..MERKLE_LEAF_TYPES_MAX
+ * entries of 1..MERKLE_LEAF_TYPE_BYTES_MAX bytes of [a-z0-9[]]); values are
+ * listed in the caller's order: values[i] is written by value_json(out, i,
+ * ctx) and its treeIndex is the node of leaves[i], the leaf hash of that
+ * value. leaf_count must equal t->leaf_count and the leaves must be exactly
+ * the tree's leaves, each once. Returns MERKLE_OK, or (with `out` back at its
+ * length on entry):
+ *   MERKLE_ERR_BAD_DUMP_INPUT  a bad leaf type or another leaf count
+ *   MERKLE_ERR_NOT_FOUND       leaves[i] is not in the tree
+ *   MERKLE_ERR_DUPLICATE_LEAF  leaves[i] was listed before
+ *   MERKLE_ERR_DUMP_TOO_BIG    the buf's maximum was reached (value_json
+ *                              returned BUF_ERR_TOO_BIG included)
+ *   MERKLE_ERR_NOMEM           out of memory (or value_json's BUF_ERR_NOMEM)
+ * Cost: O(n log n) (one lookup per value); about 70 bytes per node plus the
+ * values' JSON. */
+enum merkle_result merkle_tree_dump(struct buf *out, const struct merkle_tree *t,
+                                    const char *const *leaf_types, size_t leaf_types_len,
+                                    const uint8_t (*leaves)[MERKLE_HASH_BYTES], size_t leaf_count,
+                                    merkle_value_json_fn value_json, void *ctx, struct err *e)
     __attribute__((warn_unused_result));
 
 /* ---- proofs (pure) ---------------------------------------------------------- */

@@ -1,12 +1,14 @@
 /* pg.c - see pg.h. */
 #include "pg.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "check.h"
 #include "clock.h"
+#include "hex.h"
 
 static enum pg_code pg_fail_result(struct pg_session *pc, const PGresult *res, const char *what,
                                    struct err *e);
@@ -295,4 +297,50 @@ enum pg_code pg_run_tx(struct pg_session *pc, enum pg_isolation isolation, unsig
     return err_set(e, PG_ERR_RETRIES_EXHAUSTED,
                    "transaction gave up after %u attempts: serialization failures (sqlstate %s)",
                    attempts_max, pc->sqlstate);
+}
+
+/* ---- values -------------------------------------------------------------------------- */
+
+void pg_bytea_text(char out[PG_BYTEA_TEXT_SIZE], const uint8_t *bytes, size_t len)
+{
+    ASSERT(len <= PG_VALUE_BYTES_MAX);
+    out[0] = '\\';
+    out[1] = 'x';
+    ASSERT(hex_encode(out + 2, PG_BYTEA_TEXT_SIZE - 2, bytes, len) == 0);
+}
+
+void pg_hex_text(char out[PG_HEX_TEXT_SIZE], const uint8_t *bytes, size_t len)
+{
+    ASSERT(len <= PG_VALUE_BYTES_MAX && hex_encode(out, PG_HEX_TEXT_SIZE, bytes, len) == 0);
+}
+
+void pg_u64_text(char out[PG_U64_TEXT_SIZE], uint64_t v)
+{
+    int n = snprintf(out, PG_U64_TEXT_SIZE, "%" PRIu64, v);
+    ASSERT(n > 0 && n < PG_U64_TEXT_SIZE);
+}
+
+bool pg_get_bytea(uint8_t *out, size_t len, const PGresult *res, int row, int col)
+{
+    const char *v = PQgetvalue(res, row, col);
+    return !PQgetisnull(res, row, col) && v[0] == '\\' && v[1] == 'x' &&
+           hex_decode_exact(out, len, v + 2, strlen(v + 2), NULL) == HEX_OK;
+}
+
+bool pg_get_hex(uint8_t *out, size_t len, const PGresult *res, int row, int col)
+{
+    const char *v = PQgetvalue(res, row, col);
+    return !PQgetisnull(res, row, col) && hex_decode_exact(out, len, v, strlen(v), NULL) == HEX_OK;
+}
+
+bool pg_get_u256(struct u256 *out, const PGresult *res, int row, int col)
+{
+    const char *v = PQgetvalue(res, row, col);
+    return !PQgetisnull(res, row, col) && u256_from_dec(out, v, strlen(v), NULL) == U256_OK;
+}
+
+bool pg_get_u64(uint64_t *out, const PGresult *res, int row, int col)
+{
+    struct u256 v;
+    return pg_get_u256(&v, res, row, col) && u256_to_u64(out, &v);
 }

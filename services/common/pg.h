@@ -21,6 +21,12 @@
  * connections to PG_ERR_CONNECTION. Server NOTICE/WARNING messages are
  * discarded (libpq would print them raw on stderr, outside logfmt).
  *
+ * Values: parameters and results are text. pg_bytea_text()/pg_hex_text()/
+ * pg_u64_text() write a parameter into a caller buffer (bytea as "\x" +
+ * hex for $n::bytea, bare hex for decode($n, 'hex')); the pg_get_*() column
+ * readers check a result's text (NULL, length and digits) instead of
+ * trusting it.
+ *
  * Limits: conninfo PG_CONNINFO_BYTES_MAX, SQL PG_SQL_BYTES_MAX (scripts
  * PG_SCRIPT_BYTES_MAX), PG_PARAMS_MAX parameters, connect timeout
  * 1..PG_CONNECT_TIMEOUT_S_MAX seconds, statement timeout
@@ -39,11 +45,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
 #include "check.h"
 #include "err.h"
+#include "u256.h"
 
 #define PG_CONNINFO_BYTES_MAX 1024
 #define PG_CONNECT_TIMEOUT_S_DEFAULT 5
@@ -63,6 +71,11 @@
 #define PG_PARAMS_MAX 64
 #define PG_TX_ATTEMPTS_MAX 20
 #define PG_SQLSTATE_SIZE 6 /* five characters + NUL */
+/* Text forms of a parameter value: at most PG_VALUE_BYTES_MAX bytes as hex. */
+#define PG_VALUE_BYTES_MAX 32
+#define PG_HEX_TEXT_SIZE (2 * PG_VALUE_BYTES_MAX + 1)       /* digits + NUL */
+#define PG_BYTEA_TEXT_SIZE (2 + 2 * PG_VALUE_BYTES_MAX + 1) /* "\x" + digits + NUL */
+#define PG_U64_TEXT_SIZE 21                                 /* 20 digits + NUL */
 
 /* Stable result codes; numbers are never reused. */
 enum pg_code {
@@ -151,5 +164,29 @@ WUR enum pg_code pg_run_tx(struct pg_session *pc, enum pg_isolation isolation,
                            unsigned attempts_max,
                            enum pg_code (*fn)(struct pg_session *pc, void *ctx, struct err *e),
                            void *ctx, unsigned *attempts_out, struct err *e);
+
+/* ---- values -------------------------------------------------------------------------- */
+
+/* out = "\x" + lowercase hex of bytes[0..len): PostgreSQL's text form of a
+ * bytea (a $n::bytea parameter). len <= PG_VALUE_BYTES_MAX (asserted). */
+void pg_bytea_text(char out[PG_BYTEA_TEXT_SIZE], const uint8_t *bytes, size_t len);
+
+/* out = lowercase hex of bytes[0..len) without a prefix (a decode($n, 'hex')
+ * parameter). len <= PG_VALUE_BYTES_MAX (asserted). */
+void pg_hex_text(char out[PG_HEX_TEXT_SIZE], const uint8_t *bytes, size_t len);
+
+/* out = v in decimal (a $n::bigint or numeric parameter). */
+void pg_u64_text(char out[PG_U64_TEXT_SIZE], uint64_t v);
+
+/* Column readers: false when the value is NULL or malformed (out unspecified).
+ * pg_get_bytea: a bytea column as PostgreSQL writes it ("\x" + hex) of
+ * exactly `len` bytes. pg_get_hex: a column selected as encode(x, 'hex')
+ * (an optional "0x" is accepted) of exactly `len` bytes. pg_get_u256:
+ * canonical decimal (numeric(78,0), bigint >= 0). pg_get_u64: the same
+ * within uint64. */
+WUR bool pg_get_bytea(uint8_t *out, size_t len, const PGresult *res, int row, int col);
+WUR bool pg_get_hex(uint8_t *out, size_t len, const PGresult *res, int row, int col);
+WUR bool pg_get_u256(struct u256 *out, const PGresult *res, int row, int col);
+WUR bool pg_get_u64(uint64_t *out, const PGresult *res, int row, int col);
 
 #endif

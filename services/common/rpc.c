@@ -169,6 +169,19 @@ void rpc_client_release(struct rpc_client *c)
     c->headers = NULL;
 }
 
+enum rpc_result rpc_client_set_timeout_ms(struct rpc_client *c, uint32_t timeout_ms,
+                                          struct err *e)
+{
+    ASSERT(c != NULL && c->curl != NULL);
+    if (timeout_ms < 1 || timeout_ms > RPC_TIMEOUT_MS_MAX)
+        return err_set(e, RPC_ERR_BAD_INPUT, "rpc timeout %u ms outside 1..%d", timeout_ms,
+                       RPC_TIMEOUT_MS_MAX);
+    if (curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK)
+        return err_set(e, RPC_ERR_BAD_INPUT, "rpc timeout: curl rejected %u ms", timeout_ms);
+    c->opt.total_timeout_ms = timeout_ms;
+    return RPC_OK;
+}
+
 static enum rpc_result rpc_map_curl(struct rpc_client *c, CURLcode cr, bool too_large,
                                     bool *transient, struct err *e)
 {
@@ -936,6 +949,32 @@ enum rpc_result rpc_eth_call(struct rpc_client *c, uint8_t *out, size_t out_cap,
     if (r == RPC_OK)
         r = rpc_decode_result_bytes(out, out_cap, out_len, result, e);
     json_decref(result);
+    return r;
+}
+
+enum rpc_result rpc_view(struct rpc_client *c, uint8_t *out, size_t out_cap, size_t *out_len,
+                         const uint8_t to[20], const char *signature, const struct abi_value *args,
+                         size_t args_count, const char *block_tag, struct err *e)
+{
+    struct buf call;
+    buf_init(&call, RPC_CALL_DATA_BYTES_MAX);
+    enum rpc_result r = RPC_ERR_BAD_INPUT;
+    if (abi_encode_call(&call, signature, args, args_count, e) == ABI_OK)
+        r = rpc_eth_call(c, out, out_cap, out_len, NULL, to, call.data, call.len, block_tag, e);
+    else if (e != NULL)
+        e->code = RPC_ERR_BAD_INPUT;
+    buf_release(&call);
+    return r;
+}
+
+enum rpc_result rpc_view_word(struct rpc_client *c, uint8_t out[32], const uint8_t to[20],
+                              const char *signature, const struct abi_value *args,
+                              size_t args_count, const char *block_tag, struct err *e)
+{
+    size_t len = 0;
+    enum rpc_result r = rpc_view(c, out, 32, &len, to, signature, args, args_count, block_tag, e);
+    if (r == RPC_OK && len != 32)
+        r = err_set(e, RPC_ERR_BAD_RESPONSE, "%s answered %zu bytes, not one word", signature, len);
     return r;
 }
 

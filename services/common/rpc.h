@@ -36,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "abi.h"
 #include "check.h"
 #include "err.h"
 #include "u256.h"
@@ -155,6 +156,13 @@ WUR enum rpc_result rpc_client_init(struct rpc_client *c, const char *url,
 /* Frees the handle; idempotent on a released or zeroed client. */
 void rpc_client_release(struct rpc_client *c);
 
+/* Sets the per-attempt total timeout of the client's later calls to
+ * timeout_ms (1..RPC_TIMEOUT_MS_MAX), e.g. a caller that bounds its own
+ * broadcasts and lookups and restores the previous c->opt.total_timeout_ms
+ * afterwards. RPC_OK or RPC_ERR_BAD_INPUT (nothing changed). */
+WUR enum rpc_result rpc_client_set_timeout_ms(struct rpc_client *c, uint32_t timeout_ms,
+                                              struct err *e);
+
 /* Calls `method` with `params` (stolen; array or object, NULL = []). On
  * RPC_OK *result_out is a new reference. Errors: any enum value except
  * RPC_ERR_NO_RECEIPT/RPC_ERR_RECEIPT_TIMEOUT. */
@@ -236,6 +244,23 @@ WUR enum rpc_result rpc_eth_call(struct rpc_client *c, uint8_t *out, size_t out_
                                  size_t *out_len, const uint8_t *from, const uint8_t to[20],
                                  const uint8_t *data, size_t data_len, const char *block_tag,
                                  struct err *e);
+
+/* rpc_eth_call of the view `signature` with args[0..args_count) (encoded by
+ * abi_encode_call, at most RPC_CALL_DATA_BYTES_MAX bytes) on `to` at
+ * block_tag, without a sender; the answer's bytes into out[0..out_cap) as
+ * rpc_eth_call. An encoding failure is RPC_ERR_BAD_INPUT with abi's message;
+ * nothing is sent then. */
+WUR enum rpc_result rpc_view(struct rpc_client *c, uint8_t *out, size_t out_cap, size_t *out_len,
+                             const uint8_t to[20], const char *signature,
+                             const struct abi_value *args, size_t args_count, const char *block_tag,
+                             struct err *e);
+
+/* rpc_view of a view answering exactly one 32-byte ABI word: out. An answer
+ * of another length is RPC_ERR_BAD_RESPONSE "<signature> answered N bytes,
+ * not one word" (RPC_ERR_TOO_LARGE above 32 bytes, as rpc_eth_call). */
+WUR enum rpc_result rpc_view_word(struct rpc_client *c, uint8_t out[32], const uint8_t to[20],
+                                  const char *signature, const struct abi_value *args,
+                                  size_t args_count, const char *block_tag, struct err *e);
 
 /* One batch: latest block's baseFeePerGas + eth_maxPriorityFeePerGas (a
  * remote error there falls back to RPC_PRIORITY_FEE_FALLBACK_WEI). A block

@@ -17,9 +17,6 @@ static enum txsend_result txsend_mismatch(struct err *e, const char *what,
 static enum txsend_result txsend_wrong_sender(struct err *e, const uint8_t node_from[20],
                                               const struct address *from);
 static enum txsend_result txsend_check_request(const struct txsend_request *req, struct err *e);
-static enum txsend_result txsend_cap_fees(struct tx_eip1559 *tx, const struct rpc_fees *fees,
-                                          uint64_t cap_wei, struct err *e);
-static uint64_t txsend_gas_with_margin(uint64_t estimate);
 static enum txsend_result txsend_fill_tx(struct tx_eip1559 *tx, struct rpc_client *c,
                                          uint64_t chain_id, const struct address *from,
                                          const struct txsend_request *req,
@@ -111,11 +108,8 @@ static enum txsend_result txsend_check_request(const struct txsend_request *req,
     return TXSEND_OK;
 }
 
-/* The node's fees within cap_wei: max fee = min(suggested, cap), priority fee
- * = min(suggested, max fee). A base fee above the cap could never be mined
- * within it: TXSEND_ERR_FEE_CAP. */
-static enum txsend_result txsend_cap_fees(struct tx_eip1559 *tx, const struct rpc_fees *fees,
-                                          uint64_t cap_wei, struct err *e)
+enum txsend_result txsend_cap_fees(struct tx_eip1559 *tx, const struct rpc_fees *fees,
+                                   uint64_t cap_wei, struct err *e)
 {
     struct u256 cap = u256_from_u64(cap_wei);
     if (u256_cmp(&fees->base_fee_wei, &cap) > 0) {
@@ -133,9 +127,7 @@ static enum txsend_result txsend_cap_fees(struct tx_eip1559 *tx, const struct rp
     return TXSEND_OK;
 }
 
-/* estimate + TXSEND_GAS_MARGIN_PCT %, at most TXSEND_GAS_LIMIT_MAX. The
- * estimate was range-checked, so nothing here can overflow. */
-static uint64_t txsend_gas_with_margin(uint64_t estimate)
+uint64_t txsend_gas_with_margin(uint64_t estimate)
 {
     ASSERT(estimate <= TXSEND_GAS_LIMIT_MAX);
     uint64_t gas = estimate + estimate * TXSEND_GAS_MARGIN_PCT / 100;

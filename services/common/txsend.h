@@ -45,6 +45,7 @@
 #include "err.h"
 #include "rpc.h"
 #include "sig.h"
+#include "tx.h"
 #include "u256.h"
 
 #define TXSEND_GAS_LIMIT_MAX 30000000u
@@ -109,5 +110,20 @@ void txsend_outcome_release(struct txsend_outcome *out);
 WUR enum txsend_result txsend_estimate_gas(uint64_t *gas_out, char *revert_hex_out,
                                            struct rpc_client *c, const struct address *from,
                                            const struct txsend_request *req, struct err *e);
+
+/* Building blocks of txsend_send(), shared with the settlement service's
+ * transaction manager (services/settlement/txmgr.c) so that both price and
+ * size a transaction the same way. */
+
+/* Sets tx's fees from the node's within cap_wei: max fee = min(suggested,
+ * cap), priority fee = min(suggested, max fee). A base fee above the cap
+ * could never be mined within it: TXSEND_ERR_FEE_CAP (tx untouched). */
+WUR enum txsend_result txsend_cap_fees(struct tx_eip1559 *tx, const struct rpc_fees *fees,
+                                       uint64_t cap_wei, struct err *e);
+
+/* estimate + TXSEND_GAS_MARGIN_PCT %, at most TXSEND_GAS_LIMIT_MAX. The
+ * estimate must be range-checked (<= TXSEND_GAS_LIMIT_MAX, asserted), as
+ * txsend_estimate_gas() does, so nothing here can overflow. */
+uint64_t txsend_gas_with_margin(uint64_t estimate);
 
 #endif

@@ -31,18 +31,9 @@ enum rpc_result access_balance_of(struct u256 *out, struct rpc_client *rpc,
                                   struct err *e)
 {
     struct abi_value arg = abi_value_address(holder);
-    struct buf call;
     uint8_t word[32];
-    size_t word_len = 0;
-    buf_init(&call, 4 + 32);
-    enum rpc_result r = RPC_ERR_BAD_INPUT;
-    if (abi_encode_call(&call, "balanceOf(address)", &arg, 1, e) == ABI_OK)
-        r = rpc_eth_call(rpc, word, sizeof word, &word_len, NULL, contract->bytes, call.data,
-                         call.len, "latest", e);
-    buf_release(&call);
-    if (r == RPC_OK && word_len != 32)
-        r = (enum rpc_result)err_set(e, RPC_ERR_BAD_RESPONSE,
-                                     "balanceOf answered %zu bytes, not one word", word_len);
+    enum rpc_result r =
+        rpc_view_word(rpc, word, contract->bytes, "balanceOf(address)", &arg, 1, "latest", e);
     if (r == RPC_OK)
         *out = u256_from_be32(word);
     return r;

@@ -47,9 +47,10 @@
  * follower had not reached yet, when that block is reorged out before the
  * follower reaches it (a window of about one poll).
  *
- * Failures: chain_ok is 1 after a successful cycle, 0 otherwise; failures
- * count in chain_errors and are logged at warn once per state change, the
- * recovery at info. A PostgreSQL failure in a callback leaves the cursor
+ * Failures: chain_ok is 1 after a successful cycle, 0 otherwise, and
+ * chain_polled 1 once the first cycle has ended (until then /healthz asks
+ * the node itself: server.c gw_health); failures count in chain_errors and
+ * are logged at warn once per state change, the recovery at info. A PostgreSQL failure in a callback leaves the cursor
  * where it was (follow.h delivers the block again) and reports the slot's
  * session (respool_pg_failed), so the next cycle reconnects first.
  */
@@ -495,6 +496,7 @@ static void cw_report(struct cw *w, bool ok, const struct err *why)
 {
     struct gw *g = w->g;
     __atomic_store_n(&g->chain_ok, ok ? 1 : 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&g->chain_polled, 1, __ATOMIC_RELEASE);
     if (!ok && g->m.chain_errors != NULL)
         http_metric_add(g->m.chain_errors, 1);
     if (!ok && !w->failing && w->phase != CW_HALTED) {

@@ -65,6 +65,7 @@ struct gw {
     int web_static_fd; /* WEB_DIR/static */
     int web_vendor_fd; /* WEB_DIR/node_modules/hls.js/dist (npm, lockfile-pinned) */
     /* Written by the chain follower thread, read by /healthz (atomic). */
+    int chain_polled; /* 1 once its first cycle has ended (either way) */
     int chain_ok;     /* 1 when the last poll succeeded */
     int chain_halted; /* 1 after a reorg deeper than the follower's window */
 };

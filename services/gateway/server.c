@@ -108,31 +108,41 @@ bool gw_open(struct gw_server *s, const struct app_config *cfg, FILE *log_out, s
     return true;
 }
 
-/* postgres: a slot and SELECT 1 (down when it fails); chain: the follower's
- * last poll (degraded when it failed or halted on a deep reorg). */
+/* postgres: a slot and SELECT 1 (down when it fails); rpc: the follower's
+ * last cycle (degraded when it failed or halted on a deep reorg). Until
+ * its first cycle has ended, the node itself is asked (eth_chainId on the
+ * slot): "starting" (ok) when it answers on CHAIN_ID, else "down". A
+ * gateway is not degraded just because it started a moment ago. */
 static enum http_health gw_health(json_t *checks, void *ctx)
 {
     struct gw *g = ctx;
     struct respool_slot *slot = NULL;
     struct pg_session *pc = NULL;
-    bool pg_ok = respool_acquire(&slot, &g->pool, 500, NULL) == RESPOOL_OK &&
-                 respool_pg(&pc, slot, &g->pool, NULL) == RESPOOL_OK &&
+    struct rpc_client *rpc = NULL;
+    bool got = respool_acquire(&slot, &g->pool, 500, NULL) == RESPOOL_OK;
+    bool pg_ok = got && respool_pg(&pc, slot, &g->pool, NULL) == RESPOOL_OK &&
                  pg_exec(pc, NULL, "SELECT 1", NULL, 0, NULL) == PG_OK;
+    bool halted = __atomic_load_n(&g->chain_halted, __ATOMIC_ACQUIRE) != 0;
+    bool polled = __atomic_load_n(&g->chain_polled, __ATOMIC_ACQUIRE) != 0;
+    bool chain_ok = __atomic_load_n(&g->chain_ok, __ATOMIC_ACQUIRE) != 0;
+    uint64_t chain_id = 0;
+    bool starting = !halted && !polled && !chain_ok && got &&
+                    respool_rpc(&rpc, slot, &g->pool, NULL) == RESPOOL_OK &&
+                    rpc_chain_id(rpc, &chain_id, NULL) == RPC_OK && chain_id == g->cfg.chain_id;
     if (slot != NULL) {
         if (!pg_ok)
             respool_pg_failed(slot, PG_ERR_CONNECTION);
         respool_release(&g->pool, slot);
     }
-    bool halted = __atomic_load_n(&g->chain_halted, __ATOMIC_ACQUIRE) != 0;
-    bool chain_ok = __atomic_load_n(&g->chain_ok, __ATOMIC_ACQUIRE) != 0;
     json_object_set_new(checks, "postgres", json_string(pg_ok ? "ok" : "down"));
     json_object_set_new(checks, "rpc",
                         json_string(halted     ? "halted: reorg deeper than the follower window"
                                     : chain_ok ? "ok"
+                                    : starting ? "starting"
                                                : "down"));
     if (!pg_ok)
         return HTTP_HEALTH_DOWN;
-    return chain_ok && !halted ? HTTP_HEALTH_OK : HTTP_HEALTH_DEGRADED;
+    return (chain_ok || starting) && !halted ? HTTP_HEALTH_OK : HTTP_HEALTH_DEGRADED;
 }
 
 static bool gw_register_metrics(struct gw *g, struct http_server *h, struct err *e)

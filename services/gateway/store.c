@@ -23,8 +23,6 @@ static void store_param_text(struct store_params *p, const char *text);
 static void store_param_bytes(struct store_params *p, const uint8_t *bytes, size_t len);
 static enum store_result store_exec(PGresult **res_out, struct pg_session *pc, const char *sql,
                                     const struct store_params *p, struct err *e);
-static bool store_get_bytes(uint8_t *out, size_t len, const PGresult *res, int row, int col);
-static bool store_get_u256(struct u256 *out, const PGresult *res, int row, int col);
 static bool store_get_text(char *out, size_t size, const PGresult *res, int row, int col);
 static enum store_result store_corrupt(struct err *e, const char *what);
 static enum store_result store_stream_rules(struct store_stream *out, struct pg_session *pc,
@@ -60,25 +58,6 @@ static enum store_result store_exec(PGresult **res_out, struct pg_session *pc, c
     return STORE_ERR_DB;
 }
 
-/* A bytea column in text form "\x<2*len hex>". */
-static bool store_get_bytes(uint8_t *out, size_t len, const PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col))
-        return false;
-    const char *v = PQgetvalue(res, row, col);
-    size_t n = (size_t)PQgetlength(res, row, col);
-    return n == 2 + 2 * len && v[0] == '\\' && v[1] == 'x' &&
-           hex_decode_exact(out, len, v + 2, n - 2, NULL) == HEX_OK;
-}
-
-static bool store_get_u256(struct u256 *out, const PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col))
-        return false;
-    const char *v = PQgetvalue(res, row, col);
-    return u256_from_dec(out, v, (size_t)PQgetlength(res, row, col), NULL) == U256_OK;
-}
-
 static bool store_get_text(char *out, size_t size, const PGresult *res, int row, int col)
 {
     size_t n = (size_t)PQgetlength(res, row, col);
@@ -111,9 +90,9 @@ static enum store_result store_stream_rules(struct store_stream *out, struct pg_
     out->passes_len = 0;
     for (int i = 0; i < rows; i++) {
         struct store_pass_rule *rule = &out->passes[out->passes_len];
-        if (!store_get_bytes(rule->contract.bytes, ADDRESS_BYTES, res, i, 0) ||
-            !store_get_u256(&rule->min_balance, res, i, 1) ||
-            !store_get_u256(&rule->price_wei, res, i, 2)) {
+        if (!pg_get_bytea(rule->contract.bytes, ADDRESS_BYTES, res, i, 0) ||
+            !pg_get_u256(&rule->min_balance, res, i, 1) ||
+            !pg_get_u256(&rule->price_wei, res, i, 2)) {
             PQclear(res);
             return store_corrupt(e, "access rule");
         }
@@ -147,12 +126,12 @@ enum store_result store_stream_get(struct store_stream *out, struct pg_session *
               store_get_text(out->creator_id, sizeof out->creator_id, res, 0, 1) &&
               store_get_text(out->title, sizeof out->title, res, 0, 2) &&
               store_get_text(out->status, sizeof out->status, res, 0, 3) &&
-              store_get_bytes(out->creator_key, 32, res, 0, 4) &&
-              store_get_bytes(out->stream_key, 32, res, 0, 5) &&
-              store_get_bytes(out->owner.bytes, ADDRESS_BYTES, res, 0, 6);
+              pg_get_bytea(out->creator_key, 32, res, 0, 4) &&
+              pg_get_bytea(out->stream_key, 32, res, 0, 5) &&
+              pg_get_bytea(out->owner.bytes, ADDRESS_BYTES, res, 0, 6);
     out->has_tip_min = !PQgetisnull(res, 0, 7);
     if (ok && out->has_tip_min)
-        ok = store_get_u256(&out->tip_min_wei, res, 0, 7);
+        ok = pg_get_u256(&out->tip_min_wei, res, 0, 7);
     PQclear(res);
     if (!ok)
         return store_corrupt(e, "stream");
@@ -176,7 +155,7 @@ enum store_result store_tips_total(struct u256 *out_wei, struct pg_session *pc, 
     enum store_result r = store_exec(&res, pc, sql, &p, e);
     if (r != STORE_OK)
         return r;
-    bool ok = PQntuples(res) == 1 && store_get_u256(out_wei, res, 0, 0);
+    bool ok = PQntuples(res) == 1 && pg_get_u256(out_wei, res, 0, 0);
     PQclear(res);
     /* A sum of u256 values can exceed 2^256 - 1 only after ~10^59 ether. */
     return ok ? STORE_OK : store_corrupt(e, "tip total");
@@ -246,7 +225,7 @@ enum store_result store_ingest_key_check(bool *matches, struct pg_session *pc,
     if (r != STORE_OK)
         return r;
     uint8_t stored[32];
-    bool found = PQntuples(res) == 1, ok = found && store_get_bytes(stored, 32, res, 0, 0);
+    bool found = PQntuples(res) == 1, ok = found && pg_get_bytea(stored, 32, res, 0, 0);
     PQclear(res);
     if (!found)
         return (enum store_result)err_set(e, STORE_ERR_NOT_FOUND, "no stream '%s'", stream_id);
@@ -422,7 +401,7 @@ enum store_result store_pass_contracts(struct address *out, size_t cap, size_t *
         return r;
     int rows = PQntuples(res);
     for (int i = 0; i < rows; i++) {
-        if (!store_get_bytes(out[i].bytes, ADDRESS_BYTES, res, i, 0)) {
+        if (!pg_get_bytea(out[i].bytes, ADDRESS_BYTES, res, i, 0)) {
             PQclear(res);
             return store_corrupt(e, "pass contract");
         }
@@ -447,7 +426,7 @@ enum store_result store_cursor_get(uint64_t *block_out, uint8_t hash_out[32], st
     if (r != STORE_OK)
         return r;
     bool found = PQntuples(res) == 1;
-    bool ok = found && store_get_bytes(hash_out, 32, res, 0, 1);
+    bool ok = found && pg_get_bytea(hash_out, 32, res, 0, 1);
     if (ok)
         *block_out = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);

@@ -36,9 +36,6 @@ struct deploy_args {
 static bool deploy_parse_args(struct deploy_args *a, int argc, char **argv, struct err *e);
 static bool deploy_parse_seconds(uint64_t *out, const char *flag, const char *text, uint64_t max,
                                  struct err *e);
-static bool deploy_view_word(uint8_t out[32], struct rpc_client *c, const struct address *vault,
-                             const char *sig, const struct abi_value *args, size_t args_count,
-                             struct err *e);
 static bool deploy_verify(struct rpc_client *c, const struct address *vault,
                           const struct address *operator_addr, const struct deploy_args *a,
                           struct err *e);
@@ -103,23 +100,6 @@ static bool deploy_parse_args(struct deploy_args *a, int argc, char **argv, stru
     return true;
 }
 
-/* eth_call of a view returning one 32-byte word. */
-static bool deploy_view_word(uint8_t out[32], struct rpc_client *c, const struct address *vault,
-                             const char *sig, const struct abi_value *args, size_t args_count,
-                             struct err *e)
-{
-    struct buf call;
-    buf_init(&call, 4 + 64);
-    size_t out_len = 0;
-    bool ok = abi_encode_call(&call, sig, args, args_count, e) == ABI_OK &&
-              rpc_eth_call(c, out, 32, &out_len, NULL, vault->bytes, call.data, call.len, "latest",
-                           e) == RPC_OK;
-    buf_release(&call);
-    if (ok && out_len != 32)
-        ok = !err_set(e, 1, "%s answered %zu bytes, not one word", sig, out_len);
-    return ok;
-}
-
 /* The deployed vault's roles and windows are exactly what was asked. */
 static bool deploy_verify(struct rpc_client *c, const struct address *vault,
                           const struct address *operator_addr, const struct deploy_args *a,
@@ -147,8 +127,8 @@ static bool deploy_verify(struct rpc_client *c, const struct address *vault,
                   {"claimDelay()", NULL, 0, want[2]},
                   {"claimWindow()", NULL, 0, want[3]}};
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-        if (!deploy_view_word(word, c, vault, checks[i].sig, checks[i].args,
-                              checks[i].args_count, e))
+        if (rpc_view_word(c, word, vault->bytes, checks[i].sig, checks[i].args,
+                          checks[i].args_count, "latest", e) != RPC_OK)
             return false;
         if (memcmp(word, checks[i].want, 32) != 0)
             return !err_set(e, 1, "deployed vault: check %zu (%s) does not hold", i,

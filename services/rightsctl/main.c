@@ -36,6 +36,34 @@ static const struct rightsctl_command commands[] = {
      "                             ffmpeg's command line, readable by local users (ps, /proc).\n"
      "                             Exit 0 when ffmpeg succeeds, 130/143 when stopped by\n"
      "                             SIGINT/SIGTERM, 1 when it fails"},
+    {"verify-recording", cmd_verify_recording,
+     "verify-recording --stream ID (--api URL | --evidence FILE) [--media DIR|URL] [--rpc URL]\n"
+     "        [--vault ADDR]\n"
+     "                             check a recording's evidence package without trusting the\n"
+     "                             service: the leaves give its root, its tree is the\n"
+     "                             OpenZeppelin StandardMerkleTree dump of them, every segment\n"
+     "                             file (DIR/ID/<rendition>/<name>, or URL/<rendition>/<name>)\n"
+     "                             re-hashes to its leaf, and the vault's recordingRoot and the\n"
+     "                             anchor transaction on chain (--rpc, else ETH_RPC_URL) hold\n"
+     "                             that root; --vault ADDR: the package must name this vault.\n"
+     "                             Prints a report naming every mismatching segment; exit 0\n"
+     "                             when all holds, 1 on any discrepancy"},
+    {"audit", cmd_audit,
+     "audit --api URL [--rpc URL] [--creator ID]... [--vault ADDR] [--from-block N]\n"
+     "      [--cancel --guardian-key FILE]\n"
+     "                             audit the settlement API's batches against the chain\n"
+     "                             (--rpc, else ETH_RPC_URL) without trusting the service:\n"
+     "                             each root recomputed from the API's leaves and compared\n"
+     "                             with SettlementAnchored and the vault's views, leaves sum\n"
+     "                             to the total, claims match the leaves, settled <=\n"
+     "                             receivedOf per creator, and every on-chain settlement of\n"
+     "                             an audited creator is one the API knows. Creators: each\n"
+     "                             --creator ID, else every one GET /v1/creators lists;\n"
+     "                             vault: --vault, else the API's; logs from --from-block\n"
+     "                             (default 0). --cancel: the guardian key vetoes every bad\n"
+     "                             batch still inside its audit window (cancelSettlement;\n"
+     "                             CHAIN_ID, MAX_FEE_PER_GAS_WEI). One line per discrepancy;\n"
+     "                             exit 0 when clean, 1 on any discrepancy"},
 };
 
 static void usage(FILE *out)

@@ -27,5 +27,7 @@ int cmd_migrate(struct rightsctl *ctl, int argc, char **argv);
 int cmd_deploy(struct rightsctl *ctl, int argc, char **argv);
 int cmd_keygen(struct rightsctl *ctl, int argc, char **argv);
 int cmd_publish(struct rightsctl *ctl, int argc, char **argv);
+int cmd_verify_recording(struct rightsctl *ctl, int argc, char **argv);
+int cmd_audit(struct rightsctl *ctl, int argc, char **argv);
 
 #endif

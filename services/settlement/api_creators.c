@@ -1,6 +1,21 @@
 /* api_creators.c - the settlement API's creator endpoints: creators,
  * split versions, streams and the chain summary (service.h; docs/architecture.md
- * "The settlement API as built"). Writes go through st_write (api_idem.c). */
+ * "The settlement API as built"). Writes go through st_write (api_idem.c).
+ * Also the query of every paginated list (st_page_query, st_text_u64).
+ *
+ *   GET /v1/creators?cursor=&limit=   (public)
+ *     {creators: [{id, name, owner, creator_key, created_at}], next_cursor}:
+ *     every creator, by id (the UUID's text order, which is its byte
+ *     order); limit 1..ST_CREATORS_LIMIT_MAX (default
+ *     ST_CREATORS_LIMIT_DEFAULT); next_cursor is opaque (today the page's
+ *     last id) and null on the last page; the next page holds the creators
+ *     whose id is after it, so a walk returns every creator that existed
+ *     when it began exactly once (a creator made meanwhile may appear or
+ *     not, once). created_at: RFC 3339 UTC, whole seconds. Public like the
+ *     settlement reads: auditors list every creator to match the vault's
+ *     batches to the API (rightsctl audit without --creator); a creator's
+ *     id, name, owner and key are public anyway (GET /v1/creators/{id}).
+ *     Errors: 400 (limit, cursor), 503 with Retry-After (PostgreSQL). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +28,6 @@
 #include "json.h"
 #include "service.h"
 #include "split.h"
-
-#define API_BYTEA_TEXT_BYTES (2 + 2 * 32 + 1)
 
 struct api_creator {
     char id[IDS_UUID_SIZE];
@@ -41,12 +54,10 @@ struct api_stream_req {
     struct u256 tip_min_wei;
 };
 
-static void api_bytea(char out[API_BYTEA_TEXT_BYTES], const uint8_t *bytes, size_t len);
-static bool api_bytea_parse(uint8_t *out, size_t len, const char *text);
+static bool api_creators_cursor(void *cursor, const char *text);
+static json_t *api_creator_row_json(PGresult *res, int row);
 static enum pg_code api_creator_load(bool *found, struct api_creator *out, struct pg_session *pc,
                                      const char *id, bool for_update, struct err *e);
-static enum pg_code api_owned_creator(struct st_answer *out, bool *ok, struct pg_session *pc,
-                                      const char *id, const struct address *caller, struct err *e);
 static enum pg_code api_creator_create(struct st_answer *out, struct pg_session *pc,
                                        const struct address *caller, void *ctx, struct err *e);
 static enum pg_code api_splits_write(struct st_answer *out, struct pg_session *pc,
@@ -112,21 +123,6 @@ static const struct json_body_field api_stream_fields[] = {
      .fields_len = 2},
 };
 
-static void api_bytea(char out[API_BYTEA_TEXT_BYTES], const uint8_t *bytes, size_t len)
-{
-    ASSERT(len <= 32);
-    out[0] = '\\';
-    out[1] = 'x';
-    ASSERT(hex_encode(out + 2, API_BYTEA_TEXT_BYTES - 2, bytes, len) == 0);
-}
-
-/* PostgreSQL's text form of a bytea ("\x..."), exactly `len` bytes. */
-static bool api_bytea_parse(uint8_t *out, size_t len, const char *text)
-{
-    return text[0] == '\\' && text[1] == 'x' &&
-           hex_decode_exact(out, len, text + 2, strlen(text + 2), NULL) == HEX_OK;
-}
-
 static enum pg_code api_creator_load(bool *found, struct api_creator *out, struct pg_session *pc,
                                      const char *id, bool for_update, struct err *e)
 {
@@ -143,18 +139,16 @@ static enum pg_code api_creator_load(bool *found, struct api_creator *out, struc
     if (PQntuples(res) == 1) {
         *found = true;
         snprintf(out->id, sizeof out->id, "%s", id);
-        ASSERT(api_bytea_parse(out->owner.bytes, ADDRESS_BYTES, PQgetvalue(res, 0, 0)));
-        ASSERT(api_bytea_parse(out->creator_key, 32, PQgetvalue(res, 0, 1)));
+        ASSERT(pg_get_bytea(out->owner.bytes, ADDRESS_BYTES, res, 0, 0));
+        ASSERT(pg_get_bytea(out->creator_key, 32, res, 0, 1));
         snprintf(out->name, sizeof out->name, "%s", PQgetvalue(res, 0, 2));
     }
     PQclear(res);
     return PG_OK;
 }
 
-/* Locks the creator row `id` and checks the caller owns it; *ok false after
- * setting a 404 or 403 answer. */
-static enum pg_code api_owned_creator(struct st_answer *out, bool *ok, struct pg_session *pc,
-                                      const char *id, const struct address *caller, struct err *e)
+enum pg_code st_owned_creator(struct st_answer *out, bool *ok, struct pg_session *pc,
+                              const char *id, const struct address *caller, struct err *e)
 {
     struct api_creator c;
     bool found = false;
@@ -171,19 +165,53 @@ static enum pg_code api_owned_creator(struct st_answer *out, bool *ok, struct pg
     return PG_OK;
 }
 
+/* ---- the query of every list (service.h) ----------------------------------------- */
+
+bool st_text_u64(uint64_t *out, const char *text, uint64_t min, uint64_t max)
+{
+    struct u256 v;
+    uint64_t n = 0;
+    size_t len = strnlen(text, U256_DEC_SIZE);
+    if (len == U256_DEC_SIZE || u256_from_dec(&v, text, len, NULL) != U256_OK ||
+        !u256_to_u64(&n, &v) || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+bool st_page_query(uint32_t *limit, void *cursor, st_cursor_parse_fn parse,
+                   struct http_response *resp, const struct http_request *req,
+                   uint32_t limit_default, uint32_t limit_max)
+{
+    const char *l = http_request_query(req, "limit"), *c = http_request_query(req, "cursor");
+    uint64_t v = limit_default;
+    ASSERT(limit_default >= 1 && limit_default <= limit_max);
+    if (l != NULL && l[0] != '\0' && !st_text_u64(&v, l, 1, limit_max)) {
+        http_reply_error(resp, PROBLEM_BAD_REQUEST, "limit must be a whole number from 1 to %u",
+                         (unsigned)limit_max);
+        return false;
+    }
+    *limit = (uint32_t)v;
+    if (c != NULL && c[0] != '\0' && !parse(cursor, c)) {
+        http_reply_error(resp, PROBLEM_BAD_REQUEST, "cursor is not a next_cursor of this endpoint");
+        return false;
+    }
+    return true;
+}
+
 /* ---- POST /v1/creators ---------------------------------------------------------- */
 
 static enum pg_code api_creator_create(struct st_answer *out, struct pg_session *pc,
                                        const struct address *caller, void *ctx, struct err *e)
 {
     const char *name = ctx;
-    char id[IDS_UUID_SIZE], owner[API_BYTEA_TEXT_BYTES], key[API_BYTEA_TEXT_BYTES];
+    char id[IDS_UUID_SIZE], owner[PG_BYTEA_TEXT_SIZE], key[PG_BYTEA_TEXT_SIZE];
     uint8_t creator_key[32];
     if (!ids_uuid_new(id, e))
         return PG_ERR_CALLBACK;
     ids_key_of(creator_key, id);
-    api_bytea(owner, caller->bytes, ADDRESS_BYTES);
-    api_bytea(key, creator_key, 32);
+    pg_bytea_text(owner, caller->bytes, ADDRESS_BYTES);
+    pg_bytea_text(key, creator_key, 32);
     const char *params[4] = {id, owner, key, name};
     enum pg_code r = pg_exec(pc, NULL,
                              "INSERT INTO creators (id, owner, creator_key, name) "
@@ -259,6 +287,78 @@ void st_handle_creator_get(struct http_response *resp, const struct http_request
                               httpjson_hex(c.creator_key, 32), "name", c.name));
 }
 
+/* ---- GET /v1/creators ------------------------------------------------------------- */
+
+/* The cursor of GET /v1/creators: the last id of the page before. */
+static bool api_creators_cursor(void *cursor, const char *text)
+{
+    size_t len = strnlen(text, IDS_UUID_SIZE);
+    if (!ids_uuid_valid(text, len))
+        return false;
+    memcpy(cursor, text, len + 1);
+    return true;
+}
+
+/* Row `row` of the list query (id, owner, creator_key, name, created_at). */
+static json_t *api_creator_row_json(PGresult *res, int row)
+{
+    struct address owner;
+    uint8_t key[32];
+    const char *id = PQgetvalue(res, row, 0);
+    ASSERT(ids_uuid_valid(id, strlen(id)) &&
+           pg_get_bytea(owner.bytes, ADDRESS_BYTES, res, row, 1) &&
+           pg_get_bytea(key, 32, res, row, 2));
+    return json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", id, "name", PQgetvalue(res, row, 3),
+                     "owner", httpjson_address(&owner), "creator_key", httpjson_hex(key, 32),
+                     "created_at", PQgetvalue(res, row, 4));
+}
+
+void st_handle_creators_list(struct http_response *resp, const struct http_request *req, void *ctx)
+{
+    struct st *s = ctx;
+    char after[IDS_UUID_SIZE] = "";
+    uint32_t limit = 0;
+    if (!st_page_query(&limit, after, api_creators_cursor, resp, req, ST_CREATORS_LIMIT_DEFAULT,
+                       ST_CREATORS_LIMIT_MAX))
+        return;
+    struct respool_slot *slot = NULL;
+    struct pg_session *pc = NULL;
+    if (!st_slot_pg(&slot, &pc, resp, s))
+        return;
+    char rows_text[16];
+    snprintf(rows_text, sizeof rows_text, "%u", limit + 1);
+    const char *params[2] = {after[0] != '\0' ? after : NULL, rows_text};
+    PGresult *res = NULL;
+    struct err e = {0};
+    enum pg_code r =
+        pg_exec(pc, &res,
+                "SELECT id::text, owner, creator_key, name, to_char(created_at AT "
+                "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM creators "
+                "WHERE $1::uuid IS NULL OR id > $1::uuid ORDER BY id LIMIT $2::integer",
+                params, 2, &e);
+    if (r != PG_OK) {
+        respool_pg_failed(slot, r);
+        respool_release(&s->pool, slot);
+        log_write(&s->log, LOG_ERROR, "creator list failed", LOG_KVS(log_str("error", e.msg)));
+        http_reply_header(resp, "Retry-After", ST_RETRY_AFTER_S);
+        http_reply_error(resp, PROBLEM_UNAVAILABLE, "could not read the creators; retry");
+        return;
+    }
+    respool_release(&s->pool, slot);
+    int rows = PQntuples(res);
+    bool more = rows > (int)limit;
+    json_t *items = json_array();
+    for (int i = 0; items != NULL && i < rows && i < (int)limit; i++)
+        if (json_array_append_new(items, api_creator_row_json(res, i)) != 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    json_t *next = more ? json_string(PQgetvalue(res, (int)limit - 1, 0)) : json_null();
+    PQclear(res);
+    http_reply_header(resp, "Cache-Control", "no-store");
+    http_reply_json(resp, 200, json_pack("{s:o, s:o}", "creators", items, "next_cursor", next));
+}
+
 /* ---- splits ------------------------------------------------------------------------ */
 
 /* [{version, effective_from_block, shares:[{payee, role, bps}]}] of the
@@ -295,7 +395,7 @@ static enum pg_code api_versions(json_t **out, struct pg_session *pc, const char
             last = version;
         }
         struct address payee;
-        ASSERT(api_bytea_parse(payee.bytes, ADDRESS_BYTES, PQgetvalue(res, i, 2)));
+        ASSERT(pg_get_bytea(payee.bytes, ADDRESS_BYTES, res, i, 2));
         json_array_append_new(shares,
                               json_pack("{s:o, s:s, s:i}", "payee", httpjson_address(&payee),
                                         "role", PQgetvalue(res, i, 3), "bps",
@@ -311,7 +411,7 @@ static enum pg_code api_splits_write(struct st_answer *out, struct pg_session *p
 {
     struct api_splits_req *q = ctx;
     bool ok = false;
-    enum pg_code r = api_owned_creator(out, &ok, pc, q->creator_id, caller, e);
+    enum pg_code r = st_owned_creator(out, &ok, pc, q->creator_id, caller, e);
     if (r != PG_OK || !ok)
         return r;
     PGresult *res = NULL;
@@ -336,8 +436,8 @@ static enum pg_code api_splits_write(struct st_answer *out, struct pg_session *p
                 "VALUES ($1::uuid, $2::integer, $3::bigint)",
                 vp, 3, e);
     for (size_t i = 0; r == PG_OK && i < q->shares_len; i++) {
-        char payee[API_BYTEA_TEXT_BYTES], bps[16];
-        api_bytea(payee, q->shares[i].payee.bytes, ADDRESS_BYTES);
+        char payee[PG_BYTEA_TEXT_SIZE], bps[16];
+        pg_bytea_text(payee, q->shares[i].payee.bytes, ADDRESS_BYTES);
         snprintf(bps, sizeof bps, "%u", q->shares[i].share_bps);
         const char *sp[5] = {q->creator_id, version_text, payee, q->roles[i], bps};
         r = pg_exec(pc, NULL,
@@ -369,11 +469,9 @@ static bool api_head_block(uint64_t *out, struct st *s, struct respool_slot *slo
     return false;
 }
 
-/* A write to creator {id}: the signed-in caller and a well-formed id, or
- * false after answering 401 or 404. */
-static bool api_signed_in_creator(struct address *caller, const char **creator_id,
-                                  struct http_response *resp, const struct http_request *req,
-                                  const struct st *s)
+bool st_signed_in_creator(struct address *caller, const char **creator_id,
+                          struct http_response *resp, const struct http_request *req,
+                          const struct st *s)
 {
     *creator_id = http_request_param(req, "id");
     if (!auth_require_session(caller, resp, req, &s->keys, (int64_t)time(NULL)))
@@ -392,7 +490,7 @@ void st_handle_splits_put(struct http_response *resp, const struct http_request 
     json_t *body = NULL;
     static struct api_splits_req q_zero;
     struct api_splits_req q = q_zero;
-    if (!api_signed_in_creator(&caller, &q.creator_id, resp, req, s))
+    if (!st_signed_in_creator(&caller, &q.creator_id, resp, req, s))
         return;
     if (!httpjson_read_body(&body, resp, req, api_splits_fields, 1, ST_SPLITS_BODY_BYTES_MAX))
         return;
@@ -479,12 +577,12 @@ static enum pg_code api_stream_create(struct st_answer *out, struct pg_session *
 {
     struct api_stream_req *q = ctx;
     bool ok = false;
-    enum pg_code r = api_owned_creator(out, &ok, pc, q->creator_id, caller, e);
+    enum pg_code r = st_owned_creator(out, &ok, pc, q->creator_id, caller, e);
     if (r != PG_OK || !ok)
         return r;
     for (size_t i = 0; i < q->passes_len; i++) {
-        char contract[API_BYTEA_TEXT_BYTES];
-        api_bytea(contract, q->contracts[i].bytes, ADDRESS_BYTES);
+        char contract[PG_BYTEA_TEXT_SIZE];
+        pg_bytea_text(contract, q->contracts[i].bytes, ADDRESS_BYTES);
         const char *pp[2] = {contract, q->creator_id};
         PGresult *res = NULL;
         r = pg_exec(pc, &res,
@@ -512,9 +610,9 @@ static enum pg_code api_stream_create(struct st_answer *out, struct pg_session *
     if (crypto_sha256(ingest_hash, key_text, strlen(key_text), e) != CRYPTO_OK)
         return PG_ERR_CALLBACK;
     ids_key_of(stream_key, id);
-    char sk[API_BYTEA_TEXT_BYTES], kh[API_BYTEA_TEXT_BYTES], tip[U256_DEC_SIZE];
-    api_bytea(sk, stream_key, 32);
-    api_bytea(kh, ingest_hash, 32);
+    char sk[PG_BYTEA_TEXT_SIZE], kh[PG_BYTEA_TEXT_SIZE], tip[U256_DEC_SIZE];
+    pg_bytea_text(sk, stream_key, 32);
+    pg_bytea_text(kh, ingest_hash, 32);
     if (q->has_tip_min)
         u256_to_dec(tip, &q->tip_min_wei);
     const char *params[6] = {id, q->creator_id, sk, q->title, q->has_tip_min ? tip : NULL, kh};
@@ -524,8 +622,8 @@ static enum pg_code api_stream_create(struct st_answer *out, struct pg_session *
                 "$6::bytea)",
                 params, 6, e);
     for (size_t i = 0; r == PG_OK && i < q->passes_len; i++) {
-        char contract[API_BYTEA_TEXT_BYTES], min[U256_DEC_SIZE];
-        api_bytea(contract, q->contracts[i].bytes, ADDRESS_BYTES);
+        char contract[PG_BYTEA_TEXT_SIZE], min[U256_DEC_SIZE];
+        pg_bytea_text(contract, q->contracts[i].bytes, ADDRESS_BYTES);
         u256_to_dec(min, &q->min_balances[i]);
         const char *pp[3] = {id, contract, min};
         r = pg_exec(pc, NULL,
@@ -583,7 +681,7 @@ void st_handle_stream_post(struct http_response *resp, const struct http_request
     json_t *body = NULL;
     static struct api_stream_req q_zero;
     struct api_stream_req q = q_zero;
-    if (!api_signed_in_creator(&caller, &q.creator_id, resp, req, s))
+    if (!st_signed_in_creator(&caller, &q.creator_id, resp, req, s))
         return;
     if (!httpjson_read_body(&body, resp, req, api_stream_fields, 2, ST_STREAM_BODY_BYTES_MAX))
         return;
@@ -600,18 +698,21 @@ void st_handle_chain(struct http_response *resp, const struct http_request *req,
     struct st *s = ctx;
     (void)req;
     struct respool_slot *slot = NULL;
-    uint64_t head = 0;
+    uint64_t head = 0, indexed = 0;
     bool head_ok = respool_acquire(&slot, &s->pool, ST_POOL_WAIT_MS, NULL) == RESPOOL_OK &&
                    api_head_block(&head, s, slot);
+    bool indexed_ok = slot != NULL && st_indexed_block(&indexed, s, slot);
     if (slot != NULL)
         respool_release(&s->pool, slot);
-    /* operator: null until the transaction manager exists; indexed_block:
-     * null until the indexer runs. */
+    /* operator: null without an operator key (api_passes.c); indexed_block:
+     * the indexer's stored cursor, null until it has run (service.c). */
     http_reply_header(resp, "Cache-Control", "no-store");
     http_reply_json(
         resp, 200,
-        json_pack("{s:I, s:o, s:n, s:I, s:o, s:n}", "chain_id", (json_int_t)s->cfg.chain_id,
+        json_pack("{s:I, s:o, s:o, s:I, s:o, s:o}", "chain_id", (json_int_t)s->cfg.chain_id,
                   "vault", s->cfg.vault_address_set ? httpjson_address(&s->vault) : json_null(),
-                  "operator", "confirmations", (json_int_t)s->cfg.confirmations, "head_block",
-                  head_ok ? json_integer((json_int_t)head) : json_null(), "indexed_block"));
+                  "operator", s->operator_ready ? httpjson_address(&s->txmgr.from) : json_null(),
+                  "confirmations", (json_int_t)s->cfg.confirmations, "head_block",
+                  head_ok ? json_integer((json_int_t)head) : json_null(), "indexed_block",
+                  indexed_ok ? json_integer((json_int_t)indexed) : json_null()));
 }

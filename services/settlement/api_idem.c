@@ -9,8 +9,6 @@
 #include "hex.h"
 #include "service.h"
 
-#define IDEM_BYTEA_TEXT_BYTES (2 + 2 * 32 + 1)
-
 struct idem_tx {
     struct st *s;
     const struct address *caller;
@@ -27,7 +25,6 @@ struct idem_tx {
 };
 
 static bool idem_key_valid(const char *key);
-static void idem_bytea(char out[IDEM_BYTEA_TEXT_BYTES], const uint8_t *bytes, size_t len);
 static bool idem_request_hash(uint8_t out[32], const struct http_request *req);
 static enum pg_code idem_tx_run(struct pg_session *pc, void *ctx, struct err *e);
 static enum pg_code idem_read_stored(struct idem_tx *t, struct pg_session *pc, const char *owner,
@@ -46,14 +43,6 @@ static bool idem_key_valid(const char *key)
         if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
             return false;
     return true;
-}
-
-static void idem_bytea(char out[IDEM_BYTEA_TEXT_BYTES], const uint8_t *bytes, size_t len)
-{
-    ASSERT(len <= 32);
-    out[0] = '\\';
-    out[1] = 'x';
-    ASSERT(hex_encode(out + 2, IDEM_BYTEA_TEXT_BYTES - 2, bytes, len) == 0);
 }
 
 /* sha256(method "\n" path "\n" body). */
@@ -155,9 +144,9 @@ static enum pg_code idem_store_answer(struct idem_tx *t, struct pg_session *pc, 
 static enum pg_code idem_tx_run(struct pg_session *pc, void *ctx, struct err *e)
 {
     struct idem_tx *t = ctx;
-    char owner[IDEM_BYTEA_TEXT_BYTES], hash[IDEM_BYTEA_TEXT_BYTES];
-    idem_bytea(owner, t->caller->bytes, ADDRESS_BYTES);
-    idem_bytea(hash, t->request_sha256, 32);
+    char owner[PG_BYTEA_TEXT_SIZE], hash[PG_BYTEA_TEXT_SIZE];
+    pg_bytea_text(owner, t->caller->bytes, ADDRESS_BYTES);
+    pg_bytea_text(hash, t->request_sha256, 32);
     json_decref(t->answer.body);
     t->answer = (struct st_answer){0};
     t->found = t->mismatch = false;

@@ -34,7 +34,8 @@
  *                    by signing a new payload.
  *                    A receipt for one attempt: 'mined' (block, hash,
  *                    status recorded).
- *                    Not mined resend_after_ms after the latest attempt: a
+ *                    Not mined resend_after_ms after the latest attempt
+ *                    was first broadcast (chain_tx_attempts.broadcast_at): a
  *                    replacement with the same nonce, max fee AND tip each
  *                    raised by at least bump_pct (>= 10, geth's replacement
  *                    rule) over the latest attempt and at least the node's
@@ -69,8 +70,10 @@
  *
  * Ownership: `struct txmgr` is caller-allocated; it borrows the key and the
  * logger, which must outlive it. Sessions and rpc clients are passed per
- * call. Thread-safe in the sense that separate threads and processes may
- * call it with their own sessions: PostgreSQL serializes them.
+ * call; during txmgr_submit() and txmgr_tick() the client's per-attempt
+ * timeout is cfg.rpc_timeout_ms (restored before they return). Thread-safe
+ * in the sense that separate threads and processes may call it with their
+ * own sessions: PostgreSQL serializes them.
  *
  * Limits: data at most TX_DATA_BYTES_MAX, purpose 1..TXMGR_PURPOSE_BYTES_MAX
  * bytes of [a-z0-9_:.-], attempts per row at most TXMGR_ATTEMPTS_MAX (then
@@ -97,6 +100,8 @@
 #define TXMGR_ATTEMPTS_MAX 32
 #define TXMGR_TICK_ROWS_MAX 256
 #define TXMGR_BUMP_PCT_MIN 10
+#define TXMGR_BUMP_PCT_MAX 1000
+#define TXMGR_CONFIRMATIONS_MAX 1000 /* CONFIG_CONFIRMATIONS_MAX */
 #define TXMGR_RESEND_AFTER_MS_DEFAULT 30000u
 #define TXMGR_LOCK_KEY_BASE 7302000100LL /* + the sender's low 32 bits */
 
@@ -127,9 +132,9 @@ struct txmgr_config {
     uint64_t chain_id;                   /* CHAIN_ID */
     const struct sig_private_key *key;   /* borrowed: the operator key */
     uint64_t max_fee_per_gas_cap_wei;    /* MAX_FEE_PER_GAS_WEI, > 0 */
-    uint32_t confirmations;              /* CONFIRMATIONS */
+    uint32_t confirmations;              /* CONFIRMATIONS, 0..TXMGR_CONFIRMATIONS_MAX */
     uint32_t resend_after_ms;            /* not mined this long after an attempt: bump */
-    uint32_t bump_pct;                   /* >= TXMGR_BUMP_PCT_MIN */
+    uint32_t bump_pct;                   /* TXMGR_BUMP_PCT_MIN..TXMGR_BUMP_PCT_MAX */
     uint32_t rpc_timeout_ms;             /* per broadcast/lookup */
     const struct logger *log;            /* borrowed; may be NULL */
 };
@@ -186,7 +191,13 @@ WUR enum txmgr_result txmgr_init(struct txmgr *m, const struct txmgr_config *cfg
  * TXMGR_OK: *out is the new row (SIGNED). TXMGR_ERR_EXISTS: *out is the
  * existing row of that purpose (nothing signed; the payload is not
  * compared). Any other error: nothing was stored by this call (the
- * caller's transaction may be aborted after TXMGR_ERR_DB: roll it back). */
+ * caller's transaction may be aborted after TXMGR_ERR_DB: roll it back;
+ * pc->sqlstate 40001 under REPEATABLE READ or SERIALIZABLE means retry the
+ * whole transaction). The node is asked for the estimate, the fees and the
+ * pending nonce before the sender's row is locked; the lock is held until
+ * the caller's transaction ends, so concurrent submits of one sender are
+ * serialized and a purpose submitted meanwhile is seen (TXMGR_ERR_EXISTS,
+ * nothing signed). */
 WUR enum txmgr_result txmgr_submit(struct txmgr_tx *out, struct txmgr *m, struct pg_session *pc,
                                    struct rpc_client *rpc, const struct txmgr_request *req,
                                    struct err *e);
@@ -197,7 +208,9 @@ WUR enum txmgr_result txmgr_submit(struct txmgr_tx *out, struct txmgr *m, struct
 WUR enum txmgr_result txmgr_tick(struct txmgr_tick_report *report, struct txmgr *m,
                                  struct pg_session *pc, struct rpc_client *rpc, struct err *e);
 
-/* The row of `purpose`, or TXMGR_ERR_NOT_FOUND. */
+/* The row of `purpose`, or TXMGR_ERR_NOT_FOUND (TXMGR_ERR_BAD_INPUT for a
+ * purpose that could not be one, TXMGR_ERR_CORRUPT for a stored row that
+ * does not parse). Works inside or outside a transaction. */
 WUR enum txmgr_result txmgr_get(struct txmgr_tx *out, struct pg_session *pc, const char *purpose,
                                 struct err *e);
 

@@ -1,19 +1,27 @@
 #!/usr/bin/env node
-// demo.js - seeds one demo creator for the gateway: deploys a RightsPass on the
-// chain and inserts the rows the gateway reads (migrations/0002_gateway.sql:
-// creators, passes, streams, stream_passes) through psql. It stands in for the
-// settlement service's REST API, which will register creators, passes and
-// streams for real; `make run` (services/stack/run.sh) and
-// tests/e2e/test_gateway_e2e.js use it.
+// demo.js - seeds one demo creator: a creator, its RightsPass and a stream
+// that the pass (or enough tips) unlocks. Two ways:
 //
-//   NODE_PATH=.tools/node_modules node services/stack/demo.js --owner ADDRESS \
+//   --api URL (what `make run` does): as a creator would, through the
+//       settlement service's REST API at URL: sign in with the owner's wallet
+//       (SIWE), POST /v1/creators, PUT .../splits (--split, default the 5-way
+//       demo split below), POST .../passes (the operator deploys the pass; the
+//       script waits until its code is on chain), POST .../streams.
+//   without --api (tests/e2e/test_gateway_e2e.js, which runs the gateway
+//       alone): deploys the pass itself and inserts the rows the gateway
+//       reads (migrations/0002_gateway.sql: creators, passes, streams,
+//       stream_passes) through psql.
+//
+//   NODE_PATH=.tools/node_modules node services/stack/demo.js \
+//       (--owner ADDRESS | --api URL --owner-key-file FILE [--split ROLE:ADDRESS:BPS,...]) \
 //       [--price-wei N] [--max-supply N] [--royalty-bps N] [--tip-min-wei N|none] \
 //       [--name TEXT] [--title TEXT] [--format json|env]
 //
-// Environment: ETH_RPC_URL, VAULT_ADDRESS, OPERATOR_KEY_FILE (hex key, pays for
-// everything), DATABASE_URL (libpq URL; its password goes to psql through
-// PGPASSWORD, never on a command line), optional CHAIN_ID (must match the
-// node) and MAX_FEE_PER_GAS_WEI (the most it bids per gas, 500 gwei).
+// Environment: ETH_RPC_URL, VAULT_ADDRESS, optional CHAIN_ID (must match the
+// node); with --api also SIWE_DOMAIN (the domain the services check);
+// without it OPERATOR_KEY_FILE (hex key, pays for everything), DATABASE_URL
+// (libpq URL; its password goes to psql through PGPASSWORD, never on a
+// command line) and MAX_FEE_PER_GAS_WEI (the most it bids per gas, 500 gwei).
 //
 // What it makes, all fresh each run:
 //   creator  id = random v4 UUID, creator_key = keccak256(utf8(id)), owner = --owner
@@ -41,6 +49,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const { execFile } = require('child_process');
 const ethers = require('ethers');
+const apiclient = require('./apiclient');
 
 const RIGHTS_PASS_ARTIFACT = require('path').join(__dirname, '..', '..', 'contracts-abi', 'RightsPass.json');
 const TX_TIMEOUT_MS = 60000;
@@ -51,9 +60,21 @@ const GAS_MARGIN_PCT = 120n; // on top of the node's estimate
 const NAME_BYTES_MAX = 100; // passes.name; creators.name and streams.title allow 200
 const SYMBOL_BYTES_MAX = 20;
 const U256_MAX = (1n << 256n) - 1n;
+const PASS_DEPLOY_WAIT_MS = 60000; // the operator's deployment, broadcast by the settlement service
+// The demo's royalty split: anvil accounts 3..7 (public dev keys).
+const DEMO_SPLIT = [
+  { role: 'composer', payee: '0x90F79bf6EB2c4f870365E785982E1f101E93b906', bps: 3500 },
+  { role: 'performer', payee: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65', bps: 2500 },
+  { role: 'mixer', payee: '0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc', bps: 1500 },
+  { role: 'equipment', payee: '0x976EA74026E726554dB657fA54763abd0C3a0aa9', bps: 1000 },
+  { role: 'community', payee: '0x14dC79964da2C08b23698B3D3cc7Ca32193d9955', bps: 1500 },
+];
 
 const DEFAULTS = {
   owner: null,
+  api: null,
+  ownerKeyFile: null,
+  split: DEMO_SPLIT,
   priceWei: ethers.parseEther('0.01'),
   maxSupply: 1000n,
   royaltyBps: 500n,
@@ -102,6 +123,12 @@ function parseArgs(argv) {
         if (!ethers.isAddress(value)) throw new UsageError(`--owner: '${value}' is not an address`);
         o.owner = ethers.getAddress(value);
         break;
+      case '--api':
+        if (!/^https?:\/\/[^\s/]+$/.test(value)) throw new UsageError(`--api: '${value}' is not http(s)://HOST[:PORT]`);
+        o.api = value;
+        break;
+      case '--owner-key-file': o.ownerKeyFile = value; break;
+      case '--split': o.split = parseSplit(value); break;
       case '--price-wei': o.priceWei = parseUint(flag, value, 1n, U256_MAX); break;
       case '--max-supply': o.maxSupply = parseUint(flag, value, 1n, U256_MAX); break;
       case '--royalty-bps': o.royaltyBps = parseUint(flag, value, 0n, 10000n); break;
@@ -117,14 +144,29 @@ function parseArgs(argv) {
       default: throw new UsageError(`unknown argument '${flag}'`);
     }
   }
-  if (o.owner === null) throw new UsageError('--owner ADDRESS is required');
+  if (o.api === null && o.owner === null) throw new UsageError('--owner ADDRESS (or --api URL) is required');
+  if (o.api !== null && (o.owner !== null || o.ownerKeyFile === null)) {
+    throw new UsageError('--api takes --owner-key-file FILE (the owner signs in), not --owner');
+  }
   return o;
 }
 
+// parseSplit("role:0xADDR:bps,...") -> [{role, payee, bps}]; the service
+// checks the rest (distinct payees, bps sum 10000).
+function parseSplit(text) {
+  return text.split(',').map((part) => {
+    const m = /^([^:,]{1,64}):(0x[0-9a-fA-F]{40}):([0-9]{1,5})$/.exec(part);
+    if (!m) throw new UsageError(`--split: '${part}' is not ROLE:ADDRESS:BPS`);
+    return { role: m[1], payee: ethers.getAddress(m[2]), bps: Number(m[3]) };
+  });
+}
+
 function usage() {
-  return 'usage: demo.js --owner ADDRESS [--price-wei N] [--max-supply N] [--royalty-bps N]\n' +
+  return 'usage: demo.js (--owner ADDRESS | --api URL --owner-key-file FILE [--split ROLE:ADDRESS:BPS,...])\n' +
+    '                [--price-wei N] [--max-supply N] [--royalty-bps N]\n' +
     '                [--tip-min-wei N|none] [--name TEXT] [--title TEXT] [--format json|env]\n' +
-    '  env: ETH_RPC_URL VAULT_ADDRESS OPERATOR_KEY_FILE DATABASE_URL [CHAIN_ID] [MAX_FEE_PER_GAS_WEI]\n';
+    '  env: ETH_RPC_URL VAULT_ADDRESS [CHAIN_ID]; with --api SIWE_DOMAIN;\n' +
+    '       otherwise OPERATOR_KEY_FILE DATABASE_URL [MAX_FEE_PER_GAS_WEI]\n';
 }
 
 function requireEnv(name) {
@@ -234,18 +276,76 @@ INSERT INTO stream_passes (stream_id, contract, min_balance)
 
 const hex = (v) => v.toLowerCase().replace(/^0x/, '');
 
+// expectStatus(r, status, what) -> r.json; throws with the problem's detail.
+function expectStatus(r, status, what) {
+  if (r.status !== status || !r.json) throw new Error(`${what}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+  return r.json;
+}
+
+// seedViaApi(o, provider, chainId, vault) -> the demo's description, made
+// through the settlement REST API as the owner (see the header).
+async function seedViaApi(o, provider, chainId, vault) {
+  const domain = requireEnv('SIWE_DOMAIN');
+  const owner = new ethers.Wallet(fs.readFileSync(o.ownerKeyFile, 'utf8').trim());
+  const s = await apiclient.signIn(o.api, domain, owner, chainId);
+  if (!s.token) throw new Error(`sign-in as ${owner.address} failed: ${s.why}`);
+  const st = apiclient.api(o.api, s.token);
+  const creator = expectStatus(await st.post('/v1/creators', { name: o.name }), 201, 'POST /v1/creators');
+  const base = `/v1/creators/${creator.id}`;
+  const split = expectStatus(await st.put(`${base}/splits`, { shares: o.split }), 201, 'PUT splits');
+  const symbol = 'DEMO';
+  const passName = `${Array.from(o.name).slice(0, NAME_BYTES_MAX - 5).join('')} pass`;
+  const pass = expectStatus(await st.post(`${base}/passes`, {
+    name: passName, symbol, price_wei: o.priceWei.toString(), max_supply: o.maxSupply.toString(),
+    royalty_bps: Number(o.royaltyBps),
+  }), 201, 'POST passes');
+  const deadline = Date.now() + PASS_DEPLOY_WAIT_MS;
+  while ((await provider.getCode(pass.contract)) === '0x') {
+    if (Date.now() > deadline) throw new Error(`the pass ${pass.contract} (tx ${pass.tx_hash}) is not deployed after ${PASS_DEPLOY_WAIT_MS} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const access = { passes: [{ contract: pass.contract, min_balance: '1' }] };
+  if (o.tipMinWei !== null) access.tip_min_wei = o.tipMinWei.toString();
+  const stream = expectStatus(await st.post(`${base}/streams`, { title: o.title, access }), 201, 'POST streams');
+  log('demo creator, split, pass and stream made through the API',
+    { creator: creator.id, split_version: split.version, pass: pass.contract, stream: stream.id });
+  return {
+    chain_id: chainId.toString(),
+    vault_address: vault,
+    creator_id: creator.id,
+    creator_key: creator.creator_key,
+    creator_owner: owner.address,
+    creator_name: o.name,
+    split_version: split.version,
+    split: o.split,
+    pass_address: ethers.getAddress(pass.contract),
+    pass_name: passName,
+    pass_symbol: symbol,
+    pass_price_wei: o.priceWei.toString(),
+    pass_max_supply: o.maxSupply.toString(),
+    pass_royalty_bps: Number(o.royaltyBps),
+    pass_tx_hash: pass.tx_hash,
+    stream_id: stream.id,
+    stream_key: stream.stream_key,
+    stream_title: o.title,
+    tip_min_wei: o.tipMinWei === null ? null : o.tipMinWei.toString(),
+    ingest_key: stream.ingest_key,
+  };
+}
+
 // seed(o) -> the demo's description (see the header).
 async function seed(o) {
   const rpcUrl = requireEnv('ETH_RPC_URL');
   const vault = ethers.getAddress(requireEnv('VAULT_ADDRESS'));
-  const keyFile = requireEnv('OPERATOR_KEY_FILE');
-  const databaseUrl = requireEnv('DATABASE_URL');
   const provider = new ethers.JsonRpcProvider(rpcUrl, undefined, { staticNetwork: true, polling: true, pollingInterval: 250 });
   try {
     const chainId = BigInt(await provider.send('eth_chainId', []));
     if (process.env.CHAIN_ID && BigInt(process.env.CHAIN_ID) !== chainId) {
       throw new Error(`the node is on chain ${chainId}, CHAIN_ID is ${process.env.CHAIN_ID}`);
     }
+    if (o.api !== null) return await seedViaApi(o, provider, chainId, vault);
+    const keyFile = requireEnv('OPERATOR_KEY_FILE');
+    const databaseUrl = requireEnv('DATABASE_URL');
     const operator = new ethers.Wallet(fs.readFileSync(keyFile, 'utf8').trim(), provider);
     const creatorId = crypto.randomUUID();
     const streamId = crypto.randomUUID();

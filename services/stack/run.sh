@@ -9,20 +9,28 @@
 #   once /healthz answers; SIWE_DOMAIN defaults to GATEWAY_LISTEN's
 #   host:port (localhost:PORT for a loopback address), and the printed URLs
 #   use SIWE_DOMAIN, so that a browser on them signs in
-#   a demo creator (owner = anvil account 1), its RightsPass (0.01 ETH) and a
-#   stream that a pass or 0.005 ETH of tips unlocks, seeded by
-#   services/stack/demo.js (standing in for the settlement service's REST
-#   API), with a live test source pushed to it by `rightsctl publish --input
+#   the settlement service (build/bin/settlement on SETTLEMENT_LISTEN,
+#   127.0.0.1:8081): the creator REST API, the indexer, the operator's
+#   transactions
+#   a demo creator (owner = anvil account 1) made through the settlement
+#   API by services/stack/demo.js --api as a creator would: SIWE sign-in, a
+#   5-way split (composer 35 / performer 25 / mixer 15 / equipment 10 /
+#   community 15 %, anvil accounts 3..7), a RightsPass (0.01 ETH) deployed by
+#   the operator, and a stream that a pass or 0.005 ETH of tips unlocks,
+#   with a live test source pushed to it by `rightsctl publish --input
 #   testsrc --ladder 480p,360p` until the stack stops
 #   every effective setting written to var/stack.env.
 # Stops everything on Ctrl-C / SIGTERM: publish first (ffmpeg closes its
-# playlists through the gateway), then the gateway, anvil and PostgreSQL.
+# playlists through the gateway), then the gateway, the settlement service,
+# anvil and PostgreSQL.
 # Setting DATABASE_URL or ETH_RPC_URL uses an existing server instead of
-# starting one. STACK_VAR_DIR (default var/), PG_PORT (54329), ANVIL_PORT
-# (8545) and GATEWAY_LISTEN move the stack, which the tests use to run a
-# second stack beside the user's. CLAIM_DELAY_S (60) and CLAIM_WINDOW_S (0:
+# starting one. A kept var/ keeps the embedded cluster, but its database
+# starts over whenever anvil starts afresh (a new chain). STACK_VAR_DIR (default var/), PG_PORT (54329), ANVIL_PORT
+# (8545), GATEWAY_LISTEN and SETTLEMENT_LISTEN move the stack, which the tests use to run a
+# second stack beside the user's. BLOCK_INTERVAL_S (2) mines an empty block
+# that often on the embedded anvil, so that confirmations come. CLAIM_DELAY_S (60) and CLAIM_WINDOW_S (0:
 # claims never expire) set the vault's immutable windows. Logs: var/anvil.log,
-# var/gateway.log, var/publish.log.
+# var/gateway.log, var/settlement.log, var/demo.log, var/publish.log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source services/stack/lib.sh
@@ -31,6 +39,7 @@ VAR=$(mkdir -p "${STACK_VAR_DIR:-var}" && cd "${STACK_VAR_DIR:-var}" && pwd)
 mkdir -p "$VAR" "$VAR/media"
 RIGHTSCTL=$PWD/${BUILD_DIR:-build}/bin/rightsctl
 GATEWAY=$PWD/${BUILD_DIR:-build}/bin/gateway
+SETTLEMENT=$PWD/${BUILD_DIR:-build}/bin/settlement
 PG_PORT=${PG_PORT:-54329}
 ANVIL_PORT=${ANVIL_PORT:-8545}
 # anvil's well-known dev accounts (mnemonic "test test ... junk"); dev only.
@@ -51,9 +60,11 @@ GUARDIAN_ADDRESS=$ADMIN_ADDRESS
 # The demo stream's access rules.
 DEMO_PRICE_WEI=10000000000000000 # 0.01 ETH
 DEMO_TIP_RULE_WEI=5000000000000000 # 0.005 ETH
+BLOCK_INTERVAL_S=${BLOCK_INTERVAL_S:-2} # an empty block this often on the embedded anvil (0: never)
 PUBLISH_STOP_S=15 # ffmpeg's last uploads (each bounded by its 10 s I/O timeout)
 GATEWAY_STOP_S=10
-GATEWAY_UP_S=30
+SERVICE_UP_S=30
+SETTLEMENT_STOP_S=10
 
 # The gateway and publish run in their own sessions (setsid), out of reach of
 # the terminal's Ctrl-C, so that cleanup stops them in order: publish while
@@ -63,23 +74,65 @@ cleanup() {
     stack_log "stopping the stack"
     [[ -n "${PUBLISH_PID:-}" ]] && stack_stop_pid "$PUBLISH_PID" "$PUBLISH_STOP_S"
     [[ -n "${GATEWAY_PID:-}" ]] && stack_stop_pid "$GATEWAY_PID" "$GATEWAY_STOP_S"
+    [[ -n "${SETTLEMENT_PID:-}" ]] && stack_stop_pid "$SETTLEMENT_PID" "$SETTLEMENT_STOP_S"
     stack_stop_all
     stack_log "stopped"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# wait_healthy NAME PID URL: until URL/healthz answers 200 (SERVICE_UP_S at
+# most); dies when the process exits first.
+wait_healthy() {
+    local name=$1 pid=$2 url=$3 i
+    for ((i = 0; ; i++)); do
+        [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "$url/healthz") == 200 ]] && return 0
+        stack_pid_running "$pid" || stack_die "the $name exited, see $VAR/$name.log"
+        ((i < SERVICE_UP_S * 10)) || stack_die "the $name's /healthz did not answer 200 in ${SERVICE_UP_S}s, see $VAR/$name.log"
+        sleep 0.1
+    done
+}
+
+PG_EMBEDDED=
 if [[ -z "${DATABASE_URL:-}" ]]; then
     stack_port_free "$PG_PORT" || stack_die "port $PG_PORT is in use (set PG_PORT or DATABASE_URL)"
     stack_pg_start "$VAR/pg" "$PG_PORT" rights
     DATABASE_URL=$STACK_PG_URL
+    PG_EMBEDDED=1
 fi
 if [[ -z "${ETH_RPC_URL:-}" ]]; then
     stack_port_free "$ANVIL_PORT" || stack_die "port $ANVIL_PORT is in use (stop the other chain or set ETH_RPC_URL)"
     stack_anvil_start "$ANVIL_PORT" "$VAR/anvil.log"
     ETH_RPC_URL=http://127.0.0.1:$ANVIL_PORT
+    # anvil mines a block per transaction and none otherwise; a real chain's
+    # blocks keep coming, and revenue needs CONFIRMATIONS blocks on top. An
+    # empty block every BLOCK_INTERVAL_S keeps the clock moving (transactions
+    # are still mined at once).
+    if ((BLOCK_INTERVAL_S > 0)); then
+        (trap 'exit 0' TERM
+         while sleep "$BLOCK_INTERVAL_S"; do
+             curl -s -m 2 -o /dev/null -H 'content-type: application/json' \
+                 -d '{"jsonrpc":"2.0","id":1,"method":"evm_mine","params":[]}' "$ETH_RPC_URL" || true
+         done) &
+        STACK_PIDS+=($!)
+    fi
 fi
 CHAIN_ID=${CHAIN_ID:-31337}
+
+# A fresh anvil is a new chain: everything derived from an earlier one
+# (revenue, ledger, settlements, the operator's nonces, followers' positions,
+# passes) names blocks, contracts and transactions that no longer exist. The
+# embedded database starts over with it; a database of your own that already
+# holds creators is refused rather than mixed with another chain.
+if [[ -n "${STACK_ANVIL_PID:-}" ]]; then
+    if [[ -n $PG_EMBEDDED ]]; then
+        stack_psql "${DATABASE_URL%/*}/postgres" -qc 'DROP DATABASE IF EXISTS rights WITH (FORCE)' \
+            -c 'CREATE DATABASE rights' >/dev/null || stack_die "cannot recreate the embedded database"
+    elif [[ $(stack_psql "$DATABASE_URL" -tAc "SELECT to_regclass('public.creators') IS NOT NULL") == t &&
+        $(stack_psql "$DATABASE_URL" -tAc 'SELECT EXISTS (SELECT 1 FROM creators)') == t ]]; then
+        stack_die "DATABASE_URL holds creators of an earlier chain, but anvil starts a fresh one: use an empty database, or set ETH_RPC_URL to that chain"
+    fi
+fi
 
 OPERATOR_KEY_FILE=${OPERATOR_KEY_FILE:-$VAR/operator.key}
 if [[ ! -f "$OPERATOR_KEY_FILE" ]]; then
@@ -127,28 +180,37 @@ MEDIA_DIR=${MEDIA_DIR:-$VAR/media}
 WEB_DIR=${WEB_DIR:-$PWD/services/gateway/web}
 CONFIRMATIONS=${CONFIRMATIONS:-2}
 LOG_LEVEL=${LOG_LEVEL:-info}
+MAX_FEE_PER_GAS_WEI=${MAX_FEE_PER_GAS_WEI:-500000000000}
 [[ -x "$GATEWAY" ]] || stack_die "$GATEWAY is missing: run make build"
 stack_port_free "$GATEWAY_PORT" || stack_die "port $GATEWAY_PORT is in use (set GATEWAY_LISTEN)"
-if [[ -n "${STACK_ANVIL_PID:-}" ]]; then
-    # A fresh anvil is a new chain: followers' saved positions name blocks of
-    # the previous one.
-    stack_psql "$DATABASE_URL" -qc 'DELETE FROM follow_cursors' ||
-        stack_die "cannot reset the chain followers' positions"
-fi
-VAULT_ADDRESS=$VAULT_ADDRESS AUTH_SECRET_FILE=$AUTH_SECRET_FILE SIWE_DOMAIN=$SIWE_DOMAIN \
-    GATEWAY_LISTEN=$GATEWAY_LISTEN MEDIA_DIR=$MEDIA_DIR WEB_DIR=$WEB_DIR CONFIRMATIONS=$CONFIRMATIONS \
-    LOG_LEVEL=$LOG_LEVEL setsid "$GATEWAY" >>"$VAR/gateway.log" 2>&1 </dev/null &
+export VAULT_ADDRESS AUTH_SECRET_FILE SIWE_DOMAIN CONFIRMATIONS LOG_LEVEL MAX_FEE_PER_GAS_WEI
+GATEWAY_LISTEN=$GATEWAY_LISTEN MEDIA_DIR=$MEDIA_DIR WEB_DIR=$WEB_DIR \
+    setsid "$GATEWAY" >>"$VAR/gateway.log" 2>&1 </dev/null &
 GATEWAY_PID=$!
-for ((i = 0; ; i++)); do
-    [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "$GATEWAY_LOCAL_URL/healthz") == 200 ]] && break
-    stack_pid_running "$GATEWAY_PID" || stack_die "the gateway exited, see $VAR/gateway.log"
-    ((i < GATEWAY_UP_S * 10)) || stack_die "the gateway's /healthz did not answer 200 in ${GATEWAY_UP_S}s, see $VAR/gateway.log"
-    sleep 0.1
-done
+wait_healthy gateway "$GATEWAY_PID" "$GATEWAY_LOCAL_URL"
+
+# ---- the settlement service ----------------------------------------------------
+SETTLEMENT_LISTEN=${SETTLEMENT_LISTEN:-127.0.0.1:8081}
+SETTLEMENT_PORT=${SETTLEMENT_LISTEN##*:}
+[[ $SETTLEMENT_PORT =~ ^[0-9]{1,5}$ && $SETTLEMENT_LISTEN == *:* ]] ||
+    stack_die "SETTLEMENT_LISTEN='$SETTLEMENT_LISTEN' is not HOST:PORT"
+case ${SETTLEMENT_LISTEN%:*} in
+'' | 0.0.0.0 | '[::]' | '*') SETTLEMENT_URL=http://127.0.0.1:$SETTLEMENT_PORT ;;
+*) SETTLEMENT_URL=http://$SETTLEMENT_LISTEN ;;
+esac
+[[ -x "$SETTLEMENT" ]] || stack_die "$SETTLEMENT is missing: run make build"
+stack_port_free "$SETTLEMENT_PORT" || stack_die "port $SETTLEMENT_PORT is in use (set SETTLEMENT_LISTEN)"
+SETTLEMENT_LISTEN=$SETTLEMENT_LISTEN setsid "$SETTLEMENT" >>"$VAR/settlement.log" 2>&1 </dev/null &
+SETTLEMENT_PID=$!
+wait_healthy settlement "$SETTLEMENT_PID" "$SETTLEMENT_URL"
 
 # ---- the demo creator, pass and live stream ------------------------------------
-demo=$(NODE_PATH=$PWD/.tools/node_modules VAULT_ADDRESS=$VAULT_ADDRESS node services/stack/demo.js \
-    --owner "${DEV_ADDRS[1]}" --price-wei "$DEMO_PRICE_WEI" --tip-min-wei "$DEMO_TIP_RULE_WEI" \
+DEMO_OWNER_KEY_FILE=$VAR/demo-owner.key # anvil account 1 signs in as the demo creator
+if [[ ! -f "$DEMO_OWNER_KEY_FILE" ]]; then
+    (umask 077 && echo "${DEV_KEYS[1]}" >"$DEMO_OWNER_KEY_FILE")
+fi
+demo=$(NODE_PATH=$PWD/.tools/node_modules node services/stack/demo.js \
+    --api "$SETTLEMENT_URL" --owner-key-file "$DEMO_OWNER_KEY_FILE" --price-wei "$DEMO_PRICE_WEI" --tip-min-wei "$DEMO_TIP_RULE_WEI" \
     --format env 2>>"$VAR/demo.log") || stack_die "seeding the demo failed, see $VAR/demo.log"
 while IFS='=' read -r key value; do
     case $key in
@@ -182,8 +244,9 @@ WEB_DIR='$WEB_DIR'
 LOG_LEVEL='$LOG_LEVEL'
 GATEWAY_LISTEN='$GATEWAY_LISTEN'
 GATEWAY_URL='$GATEWAY_URL'
-SETTLEMENT_LISTEN='${SETTLEMENT_LISTEN:-127.0.0.1:8081}'
-MAX_FEE_PER_GAS_WEI='${MAX_FEE_PER_GAS_WEI:-500000000000}'
+SETTLEMENT_LISTEN='$SETTLEMENT_LISTEN'
+SETTLEMENT_URL='$SETTLEMENT_URL'
+MAX_FEE_PER_GAS_WEI='$MAX_FEE_PER_GAS_WEI'
 OPERATOR_ADDRESS='${DEV_ADDRS[0]}'
 ADMIN_ADDRESS='$ADMIN_ADDRESS'
 GUARDIAN_ADDRESS='$GUARDIAN_ADDRESS'
@@ -204,6 +267,7 @@ DEMO_STREAM_KEY='$DEMO_STREAM_KEY'
 DEMO_TIP_MIN_WEI='$DEMO_TIP_MIN_WEI'
 DEMO_INGEST_KEY='$DEMO_INGEST_KEY'
 DEMO_WATCH_URL='$DEMO_WATCH_URL'
+DEMO_OWNER_KEY_FILE='$DEMO_OWNER_KEY_FILE'
 export DATABASE_URL ETH_RPC_URL CHAIN_ID VAULT_ADDRESS OPERATOR_KEY_FILE AUTH_SECRET_FILE \
     SIWE_DOMAIN CONFIRMATIONS MEDIA_DIR WEB_DIR LOG_LEVEL GATEWAY_LISTEN SETTLEMENT_LISTEN \
     MAX_FEE_PER_GAS_WEI
@@ -226,7 +290,7 @@ cat <<MSG
     API             $GATEWAY_URL/v1/streams/$DEMO_STREAM_ID   (also /v1/auth/nonce, /v1/auth/siwe, .../access, .../tips)
     health          $GATEWAY_URL/healthz   metrics $GATEWAY_URL/metrics
     demo creator    $DEMO_CREATOR_ID   owner ${DEV_ADDRS[1]} (anvil account 1: always allowed)
-    demo pass       $DEMO_PASS_ADDRESS   RightsPass, 0.01 ETH (mint())
+    demo pass       $DEMO_PASS_ADDRESS   RightsPass, 0.01 ETH (mint()), deployed by the operator
     demo stream     $DEMO_STREAM_ID   unlocked by a pass or 0.005 ETH of tips
     live source     rightsctl publish --input testsrc --ladder 480p,360p   (log $VAR/publish.log)
     your wallet     import anvil account 2 as a fan: ${DEV_ADDRS[2]}
@@ -234,14 +298,30 @@ cat <<MSG
                     network: RPC $ETH_RPC_URL, chain id $CHAIN_ID; then open the watch page,
                     sign in, see the 402 gate, and buy a pass or tip
 
+  settlement        $SETTLEMENT_URL   (log $VAR/settlement.log)
+    chain           $SETTLEMENT_URL/v1/chain   health $SETTLEMENT_URL/healthz   metrics $SETTLEMENT_URL/metrics
+    demo split      $SETTLEMENT_URL/v1/creators/$DEMO_CREATOR_ID/splits
+                    composer 35 / performer 25 / mixer 15 / equipment 10 / community 15 (anvil accounts 3..7)
+    revenue         $SETTLEMENT_URL/v1/creators/$DEMO_CREATOR_ID/revenue and .../balances
+                    (the owner's session: sign in as anvil account 1, key in $DEMO_OWNER_KEY_FILE)
+    settle          as the owner: POST $SETTLEMENT_URL/v1/creators/$DEMO_CREATOR_ID/settlements
+                    then GET $SETTLEMENT_URL/v1/settlements/<id> and .../proofs/<payee>, and claim
+                    (README.md "Trying it on the dev stack" does it step by step)
+    audit           $RIGHTSCTL audit --api $SETTLEMENT_URL --rpc $ETH_RPC_URL
+                    (add --cancel --guardian-key $GUARDIAN_KEY_FILE to veto bad batches in their window)
+    recordings      $RIGHTSCTL verify-recording --stream <id> --api $SETTLEMENT_URL --media $MEDIA_DIR
+                    (a recording is anchored once it ends)
+
 MSG
 
 # Stay up until interrupted; exit if anvil or the gateway dies.
-watched=("$GATEWAY_PID")
+watched=("$GATEWAY_PID" "$SETTLEMENT_PID")
 [[ -n "${STACK_ANVIL_PID:-}" ]] && watched+=("$STACK_ANVIL_PID")
 wait -n "${watched[@]}" || true
-if stack_pid_running "$GATEWAY_PID"; then
-    stack_log "anvil exited"
-else
+if ! stack_pid_running "$GATEWAY_PID"; then
     stack_log "the gateway exited, see $VAR/gateway.log"
+elif ! stack_pid_running "$SETTLEMENT_PID"; then
+    stack_log "the settlement service exited, see $VAR/settlement.log"
+else
+    stack_log "anvil exited"
 fi

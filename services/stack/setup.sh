@@ -4,7 +4,8 @@
 #   1. Debian packages (apt-get when root; otherwise prints the exact command).
 #   2. Pinned npm tools from services/stack/package-lock.json into .tools/
 #      (anvil, cast, solc-js, OpenZeppelin contracts + merkle-tree, ethers, siwe,
-#      playwright-core, which drives Debian's chromium in tests/browser).
+#      playwright-core, which drives Debian's chromium in tests/browser;
+#      @redocly/cli, ajv and yaml, which lint and check docs/openapi.yaml).
 #   3. The fan web page's front-end dependencies (hls.js) from
 #      services/gateway/web/package-lock.json into services/gateway/web/node_modules/,
 #      which the gateway serves from.

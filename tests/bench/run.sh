@@ -7,12 +7,25 @@
 #      nginx secure_link under wrk, sign-ins over HTTP against step 1's raw
 #      recover rate, warm access decisions, memory with 1,000 viewers; it
 #      starts its own PostgreSQL, anvil, gateway and nginx, and installs nginx
-#      and wrk (as root) when they are missing.
+#      and wrk (as root) when they are missing;
+#   3. tests/bench/settlement.sh (with bench_ledger.c): the settlement
+#      indexer indexing, splitting and posting BENCH_LEDGER_EVENTS (default
+#      1,000,000) revenue events, and the split-and-post path alone, against a
+#      raw COPY of the same posting rows, in its own PostgreSQL cluster;
+#   4. tests/bench/merkle.sh (with bench_merkle.c and merkle_oz.js): the
+#      settlement Merkle tree and every proof of BENCH_MERKLE_LEAVES (default
+#      1,000,000) payees with merkle.h against @openzeppelin/merkle-tree in
+#      node on the same leaves, identical root and proofs checked;
+#   5. tests/bench/gas.sh (with bench_gas.c): gasUsed of vault.settle at 10,
+#      1,000 and 100,000 payees and of claim at proof depth 17, from receipts
+#      on its own anvil.
 #
 # Every number in the document comes from this run's output; nothing is
-# typed in here. The raw output is kept in var/bench/bench_crypto.out and
-# var/bench/bench_gateway.out. The document is replaced only when every
-# benchmark finished, so a failed run leaves the previous one in place.
+# typed in here. The raw output is kept in var/bench/bench_crypto.out,
+# var/bench/bench_gateway.out, var/bench/bench_ledger.out,
+# var/bench/bench_merkle.out and var/bench/bench_gas.out. The document is
+# replaced only when every benchmark finished, so a failed run leaves the
+# previous one in place.
 #
 # This is not a test: it judges no timing and fails only when a benchmark
 # cannot run or reports a wrong result. A ratio under its target (docs/architecture.md) is
@@ -28,6 +41,9 @@ BIN=$BUILD_DIR/tests/bench/bench_crypto
 WORK=var/bench
 OUT=$WORK/bench_crypto.out
 GW_OUT=$WORK/bench_gateway.out
+LEDGER_OUT=$WORK/bench_ledger.out
+MERKLE_OUT=$WORK/bench_merkle.out
+GAS_OUT=$WORK/bench_gas.out
 DOC=docs/benchmarks.md
 OPENSSL=$(command -v openssl) || { echo "bench: openssl not found in PATH" >&2; exit 1; }
 
@@ -61,6 +77,12 @@ recover=$(awk '$1 == "bench" && / name=secp256k1_recover / {
 echo "bench: tests/bench/gateway.sh (gateway, PostgreSQL, anvil, nginx, wrk; progress on stderr)"
 bash tests/bench/gateway.sh --recover-best "${recover% *}" --recover-median "${recover#* }" "$@" |
     tee "$GW_OUT"
+echo "bench: tests/bench/settlement.sh (indexer, ledger and COPY in PostgreSQL; progress on stderr)"
+bash tests/bench/settlement.sh "$@" | tee "$LEDGER_OUT"
+echo "bench: tests/bench/merkle.sh (merkle.h vs @openzeppelin/merkle-tree in node; progress on stderr)"
+bash tests/bench/merkle.sh "$@" | tee "$MERKLE_OUT"
+echo "bench: tests/bench/gas.sh (settle and claim gas on a private anvil; progress on stderr)"
+bash tests/bench/gas.sh "$@" | tee "$GAS_OUT"
 elapsed=$((SECONDS - start))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -153,7 +175,9 @@ END {
     print "# Benchmarks"
     print ""
     print "Written by `make bench` (tests/bench/run.sh from tests/bench/bench_crypto.c, then"
-    print "tests/bench/gateway.sh with tests/bench/bench_gateway.c)."
+    print "tests/bench/gateway.sh with tests/bench/bench_gateway.c, then tests/bench/settlement.sh"
+    print "with tests/bench/bench_ledger.c, then tests/bench/merkle.sh with tests/bench/bench_merkle.c"
+    print "and tests/bench/merkle_oz.js, then tests/bench/gas.sh with tests/bench/bench_gas.c)."
     print "Do not edit: rerun `make bench`. Every number below comes from the single run"
     print "described here."
     print ""
@@ -174,6 +198,9 @@ END {
     printf "| nginx | %s |\n", info["gw_nginx"]
     printf "| wrk | %s (Debian package), `%s` |\n", info["gw_wrk"], info["gw_wrk_args"]
     printf "| PostgreSQL | %s (private cluster, fsync off, as in `make test`) |\n", info["gw_postgres"]
+    printf "| Settlement benchmark | %s events, %s repetition(s), nothing pinned |\n", info["ledger_events"], info["ledger_reps"]
+    printf "| Merkle benchmark | %s payees, %s repetition(s), one thread each side; node %s, @openzeppelin/merkle-tree %s |\n", info["merkle_leaves"], info["merkle_reps"], info["merkle_node"], info["merkle_oz"]
+    printf "| Gas benchmark | %s (private chain 31337) |\n", info["gas_anvil"]
     printf "| Wall time of the run | %s s |\n", elapsed
     print ""
     print "## How to read this"
@@ -189,6 +216,8 @@ END {
     print "  runs alternate between the gateway and nginx (" info["gw_reps"] " timed runs each per row)."
     print "  A **Measure** table is lower-is-better (a latency or a size) against an absolute"
     print "  target. The notes under a table give the runs and context of each row."
+    print "- The gas benchmark times nothing: gas is read from transaction receipts and is the"
+    print "  same on any machine for the same contracts and anvil version."
     print "- Targets are the ones in [architecture.md](architecture.md#performance-targets); a row without one is"
     print "  context. A ratio under its target is marked **BELOW TARGET**. Nothing here fails"
     print "  the build."
@@ -229,7 +258,7 @@ END {
     if (nbelow == 0) print "None in this run."
     for (i = 1; i <= nbelow; i++) printf "- %s\n", below[i]
 }
-' "$OUT" "$GW_OUT" >"$tmp_doc"
+' "$OUT" "$GW_OUT" "$LEDGER_OUT" "$MERKLE_OUT" "$GAS_OUT" >"$tmp_doc"
 
 grep -q '^| `' "$tmp_doc" || { echo "bench: no results parsed from $OUT" >&2; exit 1; }
 mv "$tmp_doc" "$DOC"

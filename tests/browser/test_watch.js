@@ -40,6 +40,7 @@ const TIP_SELECTOR = '0x7e93163b'; // SettlementVault.tip(bytes32,bytes32)
 const TIPPED_TOPIC = '0xeb79b06f2ac3a54de76ee6e9cf2011fb5d71c77c2894b204337cf66dbe87fc14';
 
 const tap = require('../lib/tap.js');
+const { withTimeout } = require('../lib/e2e.js');
 
 const ok = tap.ok;
 function finish() {
@@ -54,16 +55,6 @@ function env(name) {
     process.exit(1);
   }
   return v;
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 async function fetchJson(url, ms) {

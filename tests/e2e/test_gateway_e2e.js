@@ -37,151 +37,32 @@
 
 const crypto = require('crypto');
 const fs = require('fs');
-const net = require('net');
 const os = require('os');
 const path = require('path');
-const { spawn } = require('child_process');
 const ethers = require('ethers');
-const { SiweMessage } = require('siwe');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const e2e = require('../lib/e2e.js');
+const tap = require('../lib/tap.js');
+
+const { ROOT, BIN, CHAIN_ID, OPERATOR_KEY, CMD_TIMEOUT_MS, http, bearer, run, start, stop, sleep, withTimeout, tail } = e2e;
+const apiclient = require(path.join(ROOT, 'services/stack/apiclient.js'));
 const demo = require(path.join(ROOT, 'services/stack/demo.js'));
 
-const BUILD_DIR = path.resolve(ROOT, process.env.BUILD_DIR || 'build');
-const RIGHTSCTL = path.join(BUILD_DIR, 'bin', 'rightsctl');
-const GATEWAY = path.join(BUILD_DIR, 'bin', 'gateway');
-const CHAIN_ID = BigInt(process.env.CHAIN_ID || '31337');
-// anvil's well-known dev keys: 0 = operator (deploys, funds the fans),
-// 5 = the browser tests' funder (FAN_KEY), 9 = vault admin and guardian.
-const OPERATOR_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+// anvil's well-known dev keys (tests/lib/e2e.js: 0 = operator, 9 = admin
+// and guardian); 5 = the browser tests' funder (FAN_KEY).
 const BROWSER_FUNDER_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba';
-const ADMIN_ADDRESS = '0xa0Ee7A142d267C1f36714E4a8F75612F20a79720';
 const PRICE_WEI = ethers.parseEther('0.01');
 const TIP_MIN_WEI = ethers.parseEther('0.005');
 const FAN_FUNDS_WEI = ethers.parseEther('1');
 const PUBLISH_DURATION_S = 8;
 
 const TEST_TIMEOUT_MS = 540000; // under the runner's 600 s per program
-const CMD_TIMEOUT_MS = 60000; // rightsctl migrate/deploy, demo.js
-const HTTP_TIMEOUT_MS = 10000;
-const GATEWAY_UP_MS = 20000;
 const PUBLISH_DONE_MS = (PUBLISH_DURATION_S + 60) * 1000; // encoder start, realtime source, last uploads
 const REVOKE_WAIT_MS = 20000; // Transfer -> 402 (the follower polls every 0.5 s)
 const BROWSER_TEST_MS = 300000;
-const STOP_WAIT_MS = 15000;
 const TOKEN_RE = /\?token=[A-Za-z0-9._~-]+/g;
 
-const tap = require('../lib/tap.js');
-
 const ok = tap.ok;
-
-// ---- children: own process groups, stopped on every exit path ---------------------
-const children = new Set();
-
-// start(cmd, args, opts, logFile) -> {child, done: Promise<{code, signal}>, out()}:
-// stdout/stderr go to logFile when given, else are collected (out()).
-function start(cmd, args, opts, logFile) {
-  const fd = logFile ? fs.openSync(logFile, 'a') : null;
-  const child = spawn(cmd, args, {
-    ...opts,
-    detached: true, // its own process group: a stop reaches its children too
-    stdio: ['ignore', fd === null ? 'pipe' : fd, fd === null ? 'pipe' : fd],
-  });
-  if (fd !== null) fs.closeSync(fd);
-  const chunks = [];
-  if (fd === null) {
-    child.stdout.on('data', (d) => chunks.push(d));
-    child.stderr.on('data', (d) => chunks.push(d));
-  }
-  const entry = { child, exited: false };
-  children.add(entry);
-  entry.done = new Promise((resolve) => {
-    child.on('error', (e) => {
-      entry.exited = true;
-      children.delete(entry);
-      resolve({ code: null, signal: null, error: e });
-    });
-    child.on('close', (code, signal) => {
-      entry.exited = true;
-      children.delete(entry);
-      resolve({ code, signal });
-    });
-  });
-  entry.out = () => Buffer.concat(chunks).toString('utf8');
-  return entry;
-}
-
-function signalGroup(entry, sig) {
-  if (entry.exited || !entry.child.pid) return;
-  try {
-    process.kill(-entry.child.pid, sig);
-  } catch (e) {
-    try { entry.child.kill(sig); } catch (e2) { /* gone */ }
-  }
-}
-
-// stop(entry, ms): SIGTERM to the leader, then SIGKILL to the group after ms.
-async function stop(entry, ms = STOP_WAIT_MS) {
-  if (!entry || entry.exited) return;
-  try { entry.child.kill('SIGTERM'); } catch (e) { /* gone */ }
-  const timer = setTimeout(() => signalGroup(entry, 'SIGKILL'), ms);
-  await entry.done;
-  clearTimeout(timer);
-  signalGroup(entry, 'SIGKILL'); // whatever of the group outlived its leader
-}
-
-process.on('exit', () => {
-  for (const entry of children) signalGroup(entry, 'SIGKILL');
-});
-
-// run(cmd, args, env, ms) -> {code, out}: a command to completion, bounded.
-async function run(cmd, args, env, ms = CMD_TIMEOUT_MS) {
-  const entry = start(cmd, args, { cwd: ROOT, env });
-  const timer = setTimeout(() => signalGroup(entry, 'SIGKILL'), ms);
-  const r = await entry.done;
-  clearTimeout(timer);
-  return { code: r.code, signal: r.signal, out: entry.out() };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- HTTP ---------------------------------------------------------------------------
-// http(url, {method, headers, body}) -> {status, type, bytes, text, json}
-async function http(url, opts = {}) {
-  const res = await fetch(url, { ...opts, redirect: 'manual', signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  const text = bytes.toString('utf8');
-  let json = null;
-  try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
-  return { status: res.status, type: res.headers.get('content-type') || '', headers: res.headers, bytes, text, json };
-}
-
-const bearer = (token) => ({ authorization: `Bearer ${token}` });
-
-// freePort() -> a port in 20000..32767 (below the ephemeral range) that
-// 127.0.0.1 could bind just now.
-async function freePort() {
-  for (let i = 0; i < 200; i++) {
-    const port = 20000 + crypto.randomInt(12768);
-    const free = await new Promise((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port');
-}
 
 // browserTests() -> repo-relative paths: E2E_BROWSER_TESTS when set (the
 // runner's list), else every tests/browser/test_*.js that reads GATEWAY_URL.
@@ -203,100 +84,10 @@ const state = {
   gateway: null,
   publish: null,
   gatewayLog: null,
-  keepTmp: false,
 };
 
-// createDatabase() -> URL of a fresh database next to DATABASE_URL's.
-async function createDatabase() {
-  state.dbAdminUrl = process.env.DATABASE_URL;
-  state.dbName = `e2e_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
-  await demo.psql(state.dbAdminUrl, 'CREATE DATABASE :"db";\n', { db: state.dbName }, { transaction: false });
-  const u = new URL(state.dbAdminUrl);
-  u.pathname = `/${state.dbName}`;
-  return u.toString();
-}
-
-async function dropDatabase() {
-  if (!state.dbName) return;
-  try {
-    await demo.psql(state.dbAdminUrl, 'DROP DATABASE IF EXISTS :"db" WITH (FORCE);\n', { db: state.dbName },
-      { transaction: false });
-  } catch (e) {
-    console.log(`# could not drop database ${state.dbName}: ${e.message}`);
-  }
-  state.dbName = null;
-}
-
-// startGateway(env) -> {url, port}: the gateway on a free port, up once
-// /healthz answers 200; a port taken meanwhile is retried on another.
-async function startGateway(env) {
-  let lastError = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const gwEnv = { ...env, GATEWAY_LISTEN: `127.0.0.1:${port}`, SIWE_DOMAIN: `127.0.0.1:${port}` };
-    state.gateway = start(GATEWAY, [], { cwd: ROOT, env: gwEnv }, state.gatewayLog);
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + GATEWAY_UP_MS;
-    while (Date.now() < deadline && !state.gateway.exited) {
-      const h = await http(`${url}/healthz`).catch(() => null);
-      if (h && h.status === 200) return { url, port, health: h.json };
-      await sleep(100);
-    }
-    lastError = state.gateway.exited ? 'the gateway exited' : `no 200 from /healthz in ${GATEWAY_UP_MS} ms`;
-    await stop(state.gateway);
-  }
-  throw new Error(`${lastError}; see the log:\n${tail(state.gatewayLog, 20)}`);
-}
-
-function tail(file, n) {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
-  } catch (e) {
-    return `(no ${file})`;
-  }
-}
-
-// ---- wallets -----------------------------------------------------------------------
-// fund(operator, addresses) : FAN_FUNDS_WEI each, explicit nonces and fees.
-async function fund(operator, addresses) {
-  const provider = operator.provider;
-  let nonce = await provider.getTransactionCount(operator.address, 'pending');
-  const f = await demo.fees(provider);
-  const sent = [];
-  for (const to of addresses) {
-    sent.push(await operator.sendTransaction({ to, value: FAN_FUNDS_WEI, gasLimit: 21000n, type: 2,
-      chainId: CHAIN_ID, nonce: nonce++, ...f }));
-  }
-  const receipts = await Promise.all(sent.map((t) => t.wait(1, CMD_TIMEOUT_MS)));
-  return receipts.every((r) => r && r.status === 1);
-}
-
-// signIn(gw, domain, wallet) -> session token (or null, with the reason in the result)
-async function signIn(gw, domain, wallet) {
-  const n = await http(`${gw}/v1/auth/nonce`);
-  if (n.status !== 200 || !n.json || !n.json.nonce) return { token: null, why: `nonce: ${n.status} ${n.text}` };
-  const now = Date.now();
-  const message = new SiweMessage({
-    domain,
-    address: wallet.address,
-    statement: 'Sign in to watch the stream.',
-    uri: gw,
-    version: '1',
-    chainId: Number(CHAIN_ID),
-    nonce: n.json.nonce,
-    issuedAt: new Date(now).toISOString(),
-    expirationTime: new Date(now + 10 * 60000).toISOString(),
-  }).prepareMessage();
-  const signature = await wallet.signMessage(message);
-  const r = await http(`${gw}/v1/auth/siwe`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ message, signature }),
-  });
-  const good = r.status === 200 && r.json && typeof r.json.token === 'string' &&
-    r.json.address === wallet.address;
-  return { token: good ? r.json.token : null, why: `siwe: ${r.status} ${r.text}` };
-}
+// signIn(gw, domain, wallet) -> {token, why}: SIWE as a wallet does.
+const signIn = (gw, domain, wallet) => apiclient.signIn(gw, domain, wallet, CHAIN_ID);
 
 // uris(text) -> every URI of a playlist: non-tag lines and URI="..." attributes.
 function uris(text) {
@@ -399,7 +190,7 @@ async function main() {
       return;
     }
   }
-  for (const bin of [RIGHTSCTL, GATEWAY]) {
+  for (const bin of [BIN.rightsctl, BIN.gateway]) {
     if (!ok(fs.existsSync(bin), `${path.relative(ROOT, bin)} is built`)) return;
   }
   const base = process.env.TEST_TMPDIR || os.tmpdir();
@@ -407,13 +198,13 @@ async function main() {
   state.tmp = fs.mkdtempSync(path.join(base, 'e2e.'));
   state.gatewayLog = path.join(state.tmp, 'gateway.log');
   const mediaDir = path.join(state.tmp, 'media');
-  const keyFile = path.join(state.tmp, 'operator.key');
-  const secretFile = path.join(state.tmp, 'auth.secret');
-  fs.writeFileSync(keyFile, `${OPERATOR_KEY}\n`, { mode: 0o600 });
-  fs.writeFileSync(secretFile, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+  const { keyFile, secretFile } = e2e.writeSecrets(state.tmp);
 
   // Database, migrations, vault, demo creator.
-  const dbUrl = await createDatabase();
+  state.dbAdminUrl = process.env.DATABASE_URL;
+  const db = await e2e.createDatabase(state.dbAdminUrl);
+  state.dbName = db.name;
+  const dbUrl = db.url;
   const env = {
     ...process.env,
     DATABASE_URL: dbUrl,
@@ -421,21 +212,16 @@ async function main() {
     OPERATOR_KEY_FILE: keyFile,
     NODE_PATH: path.join(ROOT, '.tools', 'node_modules'),
   };
-  const migrate = await run(RIGHTSCTL, ['migrate', '--dir', 'migrations'], env);
-  if (!ok(migrate.code === 0, 'rightsctl migrate on a fresh database', migrate.out)) return;
-  const deploy = await run(RIGHTSCTL, ['deploy', '--admin', ADMIN_ADDRESS, '--guardian', ADMIN_ADDRESS], env);
-  const vault = deploy.out.split('\n').find((l) => /^0x[0-9a-fA-F]{40}$/.test(l));
-  if (!ok(deploy.code === 0 && vault, 'rightsctl deploy --admin --guardian deploys the vault', deploy.out)) return;
+  const vault = await e2e.migrateAndDeploy(env);
+  if (!vault) return;
   env.VAULT_ADDRESS = vault;
 
-  const provider = new ethers.JsonRpcProvider(process.env.ETH_RPC_URL, undefined,
-    { staticNetwork: true, polling: true, pollingInterval: 250 });
+  const provider = e2e.provider();
   state.provider = provider;
   const creator = ethers.Wallet.createRandom().connect(provider);
-  const seeded = await run('node', [path.join(ROOT, 'services/stack/demo.js'), '--owner', creator.address,
-    '--price-wei', PRICE_WEI.toString(), '--tip-min-wei', TIP_MIN_WEI.toString(), '--title', 'e2e stream'], env);
-  let d = null;
-  try { d = JSON.parse(seeded.out.slice(seeded.out.indexOf('{'), seeded.out.lastIndexOf('}') + 1)); } catch (e) { /* below */ }
+  const seeded = await e2e.seedDemo(env, ['--owner', creator.address, '--price-wei', PRICE_WEI.toString(),
+    '--tip-min-wei', TIP_MIN_WEI.toString(), '--title', 'e2e stream']);
+  const d = seeded.d;
   if (!ok(seeded.code === 0 && d && d.stream_id && d.pass_address && d.ingest_key &&
     d.creator_key === ethers.id(d.creator_id) && d.stream_key === ethers.id(d.stream_id),
   'demo.js deploys the pass and registers creator, pass and stream (keys = keccak256(id))', seeded.out)) return;
@@ -449,9 +235,10 @@ async function main() {
     WEB_DIR: path.join(ROOT, 'services/gateway/web'),
     LOG_LEVEL: 'info',
   };
-  const g = await startGateway(gwEnv);
+  const g = await e2e.startService(BIN.gateway, gwEnv, 'GATEWAY_LISTEN', state.gatewayLog);
+  state.gateway = g.entry;
   const gw = g.url;
-  const domain = `127.0.0.1:${g.port}`;
+  const domain = g.domain;
   ok(g.health && g.health.checks && g.health.checks.postgres === 'ok', 'the gateway starts and /healthz is 200',
     JSON.stringify(g.health));
   const info = await http(`${gw}/v1/streams/${d.stream_id}`);
@@ -460,13 +247,13 @@ async function main() {
   'GET /v1/streams/{id} lists the pass and the tip rule', info.text);
 
   // Publish while the fans pay.
-  state.publish = start(RIGHTSCTL, ['publish', '--api', gw, '--stream', d.stream_id, '--key', d.ingest_key,
+  state.publish = start(BIN.rightsctl, ['publish', '--api', gw, '--stream', d.stream_id, '--key', d.ingest_key,
     '--input', 'testsrc', '--ladder', '480p,360p', '--duration', String(PUBLISH_DURATION_S)],
   { cwd: ROOT, env }, path.join(state.tmp, 'publish.log'));
 
   const operator = new ethers.Wallet(OPERATOR_KEY, provider);
   const [fanA, fanB, fanC, fanD] = [0, 1, 2, 3].map(() => ethers.Wallet.createRandom().connect(provider));
-  ok(await fund(operator, [fanA.address, fanB.address, fanC.address]), 'fans A, B, C funded (operator, explicit nonces)');
+  ok(await e2e.fund(operator, [fanA.address, fanB.address, fanC.address], FAN_FUNDS_WEI), 'fans A, B, C funded (operator, explicit nonces)');
   const artifact = JSON.parse(fs.readFileSync(path.join(ROOT, 'contracts-abi/RightsPass.json'), 'utf8'));
   const vaultAbi = ['function tip(bytes32 creatorKey, bytes32 streamKey) payable'];
   const passA = new ethers.Contract(d.pass_address, artifact.abi, fanA);
@@ -600,40 +387,7 @@ async function cleanup() {
     console.log('# gateway log (last 30 lines):');
     console.log(tail(state.gatewayLog, 30).split('\n').map((l) => `#   ${l}`).join('\n'));
   }
-  await Promise.all([...children].map((c) => stop(c)));
-  if (state.provider) state.provider.destroy();
-  await dropDatabase();
-  if (state.tmp && tap.failed() === 0) fs.rmSync(state.tmp, { recursive: true, force: true });
-  else if (state.tmp) console.log(`# logs kept in ${state.tmp}`);
+  await e2e.teardown(state);
 }
 
-let finishing = false;
-async function finish(code) {
-  if (finishing) return;
-  finishing = true;
-  try {
-    await withTimeout(cleanup(), 60000, 'cleanup');
-  } catch (e) {
-    ok(false, 'cleanup', e.message);
-  }
-  tap.finish(code);
-}
-
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    ok(false, `interrupted by ${sig}`);
-    finish(1);
-  });
-}
-const guard = setTimeout(() => {
-  ok(false, `whole test within ${TEST_TIMEOUT_MS / 1000} s`);
-  finish(1);
-}, TEST_TIMEOUT_MS);
-const t0 = Date.now();
-main()
-  .catch((e) => ok(false, 'end-to-end run', e.stack || e.message))
-  .finally(() => {
-    clearTimeout(guard);
-    console.log(`# end to end took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    finish();
-  });
+e2e.main(main, cleanup, { timeoutMs: TEST_TIMEOUT_MS, label: 'end to end' });

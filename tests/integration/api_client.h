@@ -7,8 +7,9 @@
  * EIP-191 with an anvil dev key, POST /v1/auth/siwe); and a fresh database
  * <prefix>_<pid> created beside DATABASE_URL's, migrated, and dropped at the
  * end; a scratch directory with an auth secret and a log, and the
- * service configuration built from it. Used only by
- * tests/integration/test_*.c.
+ * service configuration built from it; the checks of a bad-input test (the
+ * reply is a problem+json of a status; a row count before and after). Used
+ * only by tests/integration/test_*.c.
  *
  * Environment: DATABASE_URL through pg_fixture.h (pg_fixture_init() first);
  * run from the repository root (migrations/). The services listen on
@@ -60,6 +61,7 @@
 #include "migrate.h"
 #include "pg.h"
 #include "pg_fixture.h"
+#include "problem.h"
 #include "sig.h"
 #include "siwe.h"
 #include "token.h"
@@ -135,15 +137,15 @@ static inline size_t api_on_header(char *data, size_t size, size_t n, void *ctx)
 }
 
 /* method path [Authorization: Bearer token] [Idempotency-Key] [JSON body]
- * -> api->rep; the status (0 when the request failed). */
-static inline long api_request_key(struct api_client *api, const char *method, const char *path,
-                                   const char *token, const char *idem_key, const char *body,
-                                   size_t body_len)
+ * to 127.0.0.1:port -> *rep (the caller's: any thread may use its own); the
+ * status (0 when the request failed). */
+static inline long api_request_into(struct api_reply *rep, uint16_t port, const char *method,
+                                    const char *path, const char *token, const char *idem_key,
+                                    const char *body, size_t body_len)
 {
     char url[API_PATH_BYTES + 64], auth[TOKEN_TEXT_SIZE + 32], idem[300];
-    struct api_reply *rep = &api->rep;
     memset(rep, 0, sizeof *rep);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)api->port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
     CURL *c = curl_easy_init();
     ASSERT(c != NULL);
     struct curl_slist *h = NULL;
@@ -180,6 +182,14 @@ static inline long api_request_key(struct api_client *api, const char *method, c
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     return rep->status;
+}
+
+/* api_request_into() api->port -> api->rep. */
+static inline long api_request_key(struct api_client *api, const char *method, const char *path,
+                                   const char *token, const char *idem_key, const char *body,
+                                   size_t body_len)
+{
+    return api_request_into(&api->rep, api->port, method, path, token, idem_key, body, body_len);
 }
 
 /* api_request_key without an Idempotency-Key. */
@@ -404,6 +414,30 @@ static inline bool api_sign_in(struct api_client *api, size_t acct)
     }
     json_decref(j);
     return ok;
+}
+
+/* ---- checks ------------------------------------------------------------------------ */
+
+/* CHECKs that the last reply is a problem+json of `status`; `what` names
+ * the case in the failure message. */
+static inline void api_check_problem(const struct api_client *api, long status, const char *what)
+{
+    CHECK_MSG(api->rep.status == status, "%s: %ld (want %ld) %s", what, api->rep.status, status,
+              api->rep.body);
+    CHECK_MSG(strcmp(api->rep.content_type, PROBLEM_CONTENT_TYPE) == 0, "%s: content type '%s'",
+              what, api->rep.content_type);
+}
+
+/* The single integer of a query without parameters on `pc`, -1 on failure
+ * (row counts before and after a rejected request). */
+static inline long api_count_rows(struct pg_session *pc, const char *sql)
+{
+    PGresult *res = NULL;
+    long n = -1;
+    if (pg_exec(pc, &res, sql, NULL, 0, NULL) == PG_OK && PQntuples(res) == 1)
+        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
 }
 
 #endif

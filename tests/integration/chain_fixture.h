@@ -3,8 +3,8 @@
  * anvil node: read ETH_RPC_URL, connect the RPC client, load anvil's default
  * dev keys, deploy an artifact with constructor arguments, send a signed call
  * (always through txsend, i.e. our own EIP-1559 signer), eth_call a view and
- * find the logs of an event in a receipt. Used only by
- * tests/integration/test_*.c.
+ * find the logs of an event in a receipt; write a dev key as the 0600 hex
+ * file OPERATOR_KEY_FILE wants. Used only by tests/integration/test_*.c.
  *
  * Environment: ETH_RPC_URL (required, read through config.h, the project's
  * only getenv). The node must be anvil's default chain 31337 with the default
@@ -25,11 +25,13 @@
 #ifndef TESTS_CHAIN_FIXTURE_H
 #define TESTS_CHAIN_FIXTURE_H
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "abi.h"
 #include "address.h"
@@ -255,16 +257,12 @@ static inline bool chain_view(struct abi_value *results, size_t results_count, s
 {
     uint8_t ret[CHAIN_VIEW_BYTES_MAX];
     size_t ret_len = 0;
-    struct buf data;
-    buf_init(&data, TX_DATA_BYTES_MAX);
-    bool ok = abi_encode_call(&data, signature, args, args_count, e) == ABI_OK &&
-              rpc_eth_call(&ch->rpc, ret, sizeof ret, &ret_len, NULL, to->bytes, data.data,
-                           data.len, "latest", e) == RPC_OK &&
+    bool ok = rpc_view(&ch->rpc, ret, sizeof ret, &ret_len, to->bytes, signature, args, args_count,
+                       "latest", e) == RPC_OK &&
               abi_decode(results, results_count, ret, ret_len, e) == ABI_OK;
     for (size_t i = 0; ok && i < results_count; i++)
         ASSERT(results[i].type != ABI_TYPE_BYTES && results[i].type != ABI_TYPE_STRING &&
                results[i].type != ABI_TYPE_BYTES32_ARRAY);
-    buf_release(&data);
     return ok;
 }
 
@@ -379,11 +377,47 @@ static inline uint64_t chain_head(struct chain *ch)
     return n;
 }
 
+#define CHAIN_SNAPSHOT_ID_MAX 32
+
+/* evm_snapshot: the snapshot's id into id[0..CHAIN_SNAPSHOT_ID_MAX) ("" after
+ * a failed CHECK). */
+static inline void chain_snapshot(struct chain *ch, char id[CHAIN_SNAPSHOT_ID_MAX])
+{
+    json_t *res = chain_call(ch, "evm_snapshot", NULL);
+    const char *s = json_string_value(res);
+    CHECK_MSG(s != NULL && strlen(s) < CHAIN_SNAPSHOT_ID_MAX, "evm_snapshot: no id");
+    snprintf(id, CHAIN_SNAPSHOT_ID_MAX, "%s", s != NULL ? s : "");
+    json_decref(res);
+}
+
+/* evm_revert to a snapshot taken with chain_snapshot() (CHECKs it worked). */
+static inline void chain_revert(struct chain *ch, const char *id)
+{
+    json_t *res = chain_call(ch, "evm_revert", json_pack("[s]", id));
+    CHECK_MSG(json_is_true(res), "evm_revert %s did not answer true", id);
+    json_decref(res);
+}
+
 /* Mines `blocks` empty blocks, one evm_mine each. */
 static inline void chain_mine(struct chain *ch, int blocks)
 {
     for (int i = 0; i < blocks; i++)
         json_decref(chain_call(ch, "evm_mine", NULL));
+}
+
+/* Writes `k`'s 64 hex digits to a new file `path` of mode 0600 (an
+ * OPERATOR_KEY_FILE); false, after a failed CHECK, when it cannot. */
+static inline bool chain_write_key_file(const char *path, const struct sig_private_key *k)
+{
+    char hex[2 * SIG_PRIVATE_KEY_BYTES + 1];
+    ASSERT(hex_encode(hex, sizeof hex, k->bytes, SIG_PRIVATE_KEY_BYTES) == 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex);
+    if (fd >= 0)
+        close(fd);
+    explicit_bzero(hex, sizeof hex);
+    CHECK_MSG(ok, "cannot write key file %s", path);
+    return ok;
 }
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * pg_fixture.h - shared PostgreSQL fixture for the integration tests that
  * talk to a real server (test_pg.c, test_migrate.c): read DATABASE_URL, open
- * a session in a fresh empty schema, join that schema from a second session,
- * drop it again, and read the single value of a query. Used only by
+ * a session in a fresh empty schema (optionally with migrations/ applied),
+ * join that schema from a second session, drop it again, and read the
+ * single value of a query. Used only by
  * tests/integration/test_*.c.
  *
  * Environment: DATABASE_URL (required, read through config.h, the project's
@@ -33,6 +34,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "migrate.h"
 #include "pg.h"
 
 #define PG_FIXTURE_VALUE_BYTES 256
@@ -92,6 +94,21 @@ static inline bool pg_fixture_fresh_schema(struct pg_session *pc, char *schema, 
     return ok;
 }
 
+/* pg_fixture_fresh_schema() with every migration of migrations/ applied
+ * (run from the repository root). Returns true, or false after printing why. */
+static inline bool pg_fixture_migrated_schema(struct pg_session *pc, char *schema,
+                                              size_t schema_size)
+{
+    struct err e = {0};
+    if (!pg_fixture_fresh_schema(pc, schema, schema_size))
+        return false;
+    if (migrate_run(pc, "migrations", NULL, &e) != MIGRATE_OK) {
+        fprintf(stdout, "# migrations: %s\n", e.msg);
+        return false;
+    }
+    return true;
+}
+
 /* Connects `pc` as a second session in the existing `schema`. Returns true or
  * false; the caller releases `pc` with pg_release() either way. */
 static inline bool pg_fixture_join_schema(struct pg_session *pc, const char *schema)
@@ -118,16 +135,18 @@ static inline void pg_fixture_drop_schema(struct pg_session *pc, const char *sch
     pg_release(pc);
 }
 
-/* The text value of a one-row, one-column query, for CHECK_STR(): "(null)"
- * for NULL, "rows=N" when the query gave N != 1 rows, "error: <msg>" when it
- * failed. Returns a static buffer that the next call overwrites (not
- * thread-safe: one caller thread at a time). */
-static inline const char *pg_fixture_query_value(struct pg_session *pc, const char *sql)
+/* The text value of a one-row, one-column query with text parameters
+ * params[0..n), for CHECK_STR(): "(null)" for NULL, "rows=N" when the query
+ * gave N != 1 rows, "error: <msg>" when it failed. Returns a static buffer
+ * that the next call overwrites (not thread-safe: one caller thread at a
+ * time). */
+static inline const char *pg_fixture_query_value_params(struct pg_session *pc, const char *sql,
+                                                        const char *const *params, int n)
 {
     static char out[PG_FIXTURE_VALUE_BYTES];
     PGresult *res = NULL;
     struct err e = {0};
-    if (pg_exec(pc, &res, sql, NULL, 0, &e) != PG_OK) {
+    if (pg_exec(pc, &res, sql, params, n, &e) != PG_OK) {
         snprintf(out, sizeof out, "error: %s", e.msg);
         return out;
     }
@@ -139,6 +158,12 @@ static inline const char *pg_fixture_query_value(struct pg_session *pc, const ch
         snprintf(out, sizeof out, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return out;
+}
+
+/* pg_fixture_query_value_params() of a query without parameters. */
+static inline const char *pg_fixture_query_value(struct pg_session *pc, const char *sql)
+{
+    return pg_fixture_query_value_params(pc, sql, NULL, 0);
 }
 
 #endif

@@ -13,10 +13,11 @@
  *     pass stops counting, a reorg takes a tip back (also one that happened
  *     while the follower was stopped), a reorg deeper than the window halts
  *     it (healthz degraded);
- *   - /healthz and /metrics; every database session killed (as by a
- *     PostgreSQL restart): served again, no tip lost; and a second gateway
- *     whose RPC is a closed port: degraded, owners and tippers still
- *     served, an uncached pass holder 503 with Retry-After, never 200.
+ *   - /healthz (also "starting", ok, before the follower's first cycle)
+ *     and /metrics; every database session killed (as by a PostgreSQL
+ *     restart): served again, no tip lost; and a second gateway whose RPC
+ *     is a closed port: degraded, owners and tippers still served, an
+ *     uncached pass holder 503 with Retry-After, never 200.
  *
  * The follower is stopped and started again by hand (follower_pause and
  * follower_resume, as gw_stop/gw_start do) where a test needs the POST to
@@ -97,13 +98,6 @@ static const char *db_value(const char *sql, const char *param)
     return out;
 }
 
-static void bytea_of(char *out, size_t size, const uint8_t *bytes, size_t len)
-{
-    out[0] = '\\';
-    out[1] = 'x';
-    ASSERT(hex_encode(out + 2, size - 2, bytes, len) == 0);
-}
-
 /* The creator (owner: account 5), its pass, the gated stream (pass or 1000
  * wei of tips) and a free-form stream with neither rule. */
 static bool seed_rows(void)
@@ -112,13 +106,14 @@ static bool seed_rows(void)
     ids_key_of(ckey, creator);
     ids_key_of(skey, stream);
     ids_key_of(fkey, stream_free);
-    char owner[48], contract[48], ck[72], sk[72], fk[72], kh[72];
-    bytea_of(owner, sizeof owner, chain.addr[ACCT_OWNER].bytes, 20);
-    bytea_of(contract, sizeof contract, pass.bytes, 20);
-    bytea_of(ck, sizeof ck, ckey, 32);
-    bytea_of(sk, sizeof sk, skey, 32);
-    bytea_of(fk, sizeof fk, fkey, 32);
-    bytea_of(kh, sizeof kh, khash, 32);
+    char owner[PG_BYTEA_TEXT_SIZE], contract[PG_BYTEA_TEXT_SIZE], ck[PG_BYTEA_TEXT_SIZE],
+        sk[PG_BYTEA_TEXT_SIZE], fk[PG_BYTEA_TEXT_SIZE], kh[PG_BYTEA_TEXT_SIZE];
+    pg_bytea_text(owner, chain.addr[ACCT_OWNER].bytes, 20);
+    pg_bytea_text(contract, pass.bytes, 20);
+    pg_bytea_text(ck, ckey, 32);
+    pg_bytea_text(sk, skey, 32);
+    pg_bytea_text(fk, fkey, 32);
+    pg_bytea_text(kh, khash, 32);
     const char *c[3] = {creator, owner, ck}, *p[2] = {contract, creator};
     const char *s[4] = {stream, creator, sk, kh}, *f[4] = {stream_free, creator, fk, kh};
     const char *sp[2] = {stream, contract};
@@ -700,6 +695,22 @@ static void test_health_and_metrics(void)
     CHECK(http_metric_value(gw.g.m.chain_block) > 0);
 }
 
+/* Before the follower's first cycle has ended (its state as at start, the
+ * thread held), /healthz asks the node itself: it answers on CHAIN_ID, so
+ * rpc is "starting" and the gateway ok, not "down". A new follower's first
+ * cycle then reports "ok". */
+static void test_health_while_starting(void)
+{
+    follower_pause();
+    __atomic_store_n(&gw.g.chain_ok, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&gw.g.chain_polled, 0, __ATOMIC_RELEASE);
+    CHECK_MSG(health_is("ok", "starting"), "healthz: %ld %s", api.rep.status, api.rep.body);
+    CHECK(health_is("ok", "starting")); /* asking changes nothing */
+    follower_resume();
+    check_health("ok", "ok");
+    CHECK_INT(__atomic_load_n(&gw.g.chain_polled, __ATOMIC_ACQUIRE), 1);
+}
+
 /* 130 blocks followed, then replaced by 140 others: more than the window
  * (128) is gone, so the follower halts and /healthz says so. */
 static void test_deep_reorg_halts(void)
@@ -806,6 +817,7 @@ int main(void)
         RUN(test_reorg_forgets_tip);
         RUN(test_reorg_while_stopped);
         RUN(test_health_and_metrics);
+        RUN(test_health_while_starting);
         RUN(test_database_sessions_killed);
         RUN(test_deep_reorg_halts);
     }

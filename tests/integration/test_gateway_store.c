@@ -42,13 +42,6 @@ static bool exec_sql(const char *sql, const char *const *params, int n)
     return ok;
 }
 
-static void hex_of(char *out, size_t size, const uint8_t *bytes, size_t len)
-{
-    out[0] = '\\';
-    out[1] = 'x';
-    ASSERT(hex_encode(out + 2, size - 2, bytes, len) == 0);
-}
-
 /* creators, passes, streams and stream_passes rows for the test's ids. */
 static bool seed_rows(void)
 {
@@ -56,13 +49,13 @@ static bool seed_rows(void)
     ids_key_of(ckey, creator);
     ids_key_of(skey, stream);
     ASSERT(crypto_sha256(khash, ingest_key, strlen(ingest_key), NULL) == CRYPTO_OK);
-    char owner_hex[2 + 40 + 1], pass_hex[2 + 40 + 1], ck[2 + 64 + 1], sk[2 + 64 + 1],
-        kh[2 + 64 + 1];
-    hex_of(owner_hex, sizeof owner_hex, chain.addr[ACCT_OWNER].bytes, 20);
-    hex_of(pass_hex, sizeof pass_hex, pass.bytes, 20);
-    hex_of(ck, sizeof ck, ckey, 32);
-    hex_of(sk, sizeof sk, skey, 32);
-    hex_of(kh, sizeof kh, khash, 32);
+    char owner_hex[PG_BYTEA_TEXT_SIZE], pass_hex[PG_BYTEA_TEXT_SIZE], ck[PG_BYTEA_TEXT_SIZE],
+        sk[PG_BYTEA_TEXT_SIZE], kh[PG_BYTEA_TEXT_SIZE];
+    pg_bytea_text(owner_hex, chain.addr[ACCT_OWNER].bytes, 20);
+    pg_bytea_text(pass_hex, pass.bytes, 20);
+    pg_bytea_text(ck, ckey, 32);
+    pg_bytea_text(sk, skey, 32);
+    pg_bytea_text(kh, khash, 32);
     const char *c[3] = {creator, owner_hex, ck};
     const char *p[2] = {pass_hex, creator};
     const char *s[4] = {stream, creator, sk, kh};

@@ -2,7 +2,8 @@
  *
  * Environment: DATABASE_URL (required, provided by the runner; the test fails
  * without it; a TCP URL, so that the keepalives can be checked). Every test
- * works in a fresh schema test_pg_<pid>_<n>, dropped at the end. */
+ * that creates tables works in a fresh schema test_pg_<pid>_<n>, dropped at
+ * the end. */
 #include "harness.h"
 #include "pg.h"
 #include "pg_fixture.h"
@@ -485,6 +486,65 @@ static void test_statement_timeout_lock_wait(void)
     pg_fixture_drop_schema(&holder, schema);
 }
 
+/* The value helpers against the server's own text forms: a bytea parameter
+ * round-trips, and the column readers reject NULL, wrong lengths, signs,
+ * leading zeros and values above their type. */
+static void test_value_text(void)
+{
+    struct pg_session pc;
+    struct err e = {0};
+    if (pg_connect(&pc, pg_fixture_db_url, PG_FIXTURE_CONNECT_TIMEOUT_S, &e) != PG_OK) {
+        CHECK_MSG(0, "connect: %s", e.msg);
+        return;
+    }
+    uint8_t bytes[PG_VALUE_BYTES_MAX], back[PG_VALUE_BYTES_MAX];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)(0xf1 * i + 7);
+    char bytea[PG_BYTEA_TEXT_SIZE], hex[PG_HEX_TEXT_SIZE], u64[PG_U64_TEXT_SIZE];
+    pg_bytea_text(bytea, bytes, 20);
+    pg_hex_text(hex, bytes, 20);
+    CHECK_INT(strlen(bytea), 42);
+    CHECK_INT(strncmp(bytea, "\\x", 2), 0);
+    CHECK_STR(bytea + 2, hex);
+    pg_u64_text(u64, UINT64_MAX);
+    CHECK_STR(u64, "18446744073709551615");
+    pg_bytea_text(bytea, bytes, sizeof bytes);
+    pg_hex_text(hex, bytes, sizeof bytes);
+    const char *params[3] = {bytea, hex, u64};
+    PGresult *res = NULL;
+    CHECK_INT(pg_exec(&pc, &res,
+                      "SELECT $1::bytea, encode($1::bytea, 'hex'), decode($2, 'hex') = $1::bytea,"
+                      " $3::numeric, ($3::numeric + 1)::text, NULL::text, '-1', '007', 'abcd',"
+                      " 9223372036854775807::bigint",
+                      params, 3, &e),
+              PG_OK);
+    ASSERT(res != NULL && PQntuples(res) == 1);
+    CHECK_STR(PQgetvalue(res, 0, 0), bytea);
+    CHECK(pg_get_bytea(back, sizeof back, res, 0, 0));
+    CHECK(memcmp(back, bytes, sizeof bytes) == 0);
+    CHECK(!pg_get_bytea(back, sizeof back - 1, res, 0, 0));
+    CHECK(!pg_get_bytea(back, sizeof back, res, 0, 1)); /* no "\x" */
+    CHECK(!pg_get_bytea(back, 1, res, 0, 5));           /* NULL */
+    memset(back, 0, sizeof back);
+    CHECK(pg_get_hex(back, sizeof back, res, 0, 1));
+    CHECK(memcmp(back, bytes, sizeof bytes) == 0);
+    CHECK(!pg_get_hex(back, sizeof back - 1, res, 0, 1));
+    CHECK_STR(PQgetvalue(res, 0, 2), "t");
+    uint64_t v = 0;
+    struct u256 w;
+    CHECK(pg_get_u64(&v, res, 0, 3) && v == UINT64_MAX);
+    CHECK(!pg_get_u64(&v, res, 0, 4)); /* 2^64 */
+    CHECK(pg_get_u256(&w, res, 0, 4) && w.limb[1] == 1 && w.limb[0] == 0);
+    CHECK(!pg_get_u64(&v, res, 0, 5) && !pg_get_u256(&w, res, 0, 5)); /* NULL */
+    CHECK(!pg_get_hex(back, 1, res, 0, 5));
+    CHECK(!pg_get_u64(&v, res, 0, 6) && !pg_get_u64(&v, res, 0, 7)); /* sign, leading zero */
+    CHECK(!pg_get_u64(&v, res, 0, 8));
+    CHECK(pg_get_hex(back, 2, res, 0, 8) && back[0] == 0xab && back[1] == 0xcd);
+    CHECK(pg_get_u64(&v, res, 0, 9) && v == INT64_MAX);
+    PQclear(res);
+    pg_release(&pc);
+}
+
 int main(void)
 {
     if (!pg_fixture_init("test_pg"))
@@ -492,6 +552,7 @@ int main(void)
     RUN(test_classify_sqlstate);
     RUN(test_connect_errors);
     RUN(test_exec_params);
+    RUN(test_value_text);
     RUN(test_errors_and_sqlstate);
     RUN(test_transactions);
     RUN(test_serialization_retry);

@@ -16,7 +16,13 @@
  *     message, non-owner 403, unknown or non-UUID ids 404;
  *   - Idempotency-Key: replay returns the first answer and writes nothing;
  *     the same key with another body is 422; 8 concurrent requests with one
- *     key make exactly one creator.
+ *     key make exactly one creator;
+ *   - GET /v1/creators (public): walks with limits 1, 2, 5, the exact count,
+ *     500 and the default list every creator of the database exactly once,
+ *     in id order, each with the database's name, owner, creator_key and
+ *     created_at, full pages but the last, next_cursor null only on the
+ *     last; a creator made during a walk leaves every earlier one listed
+ *     exactly once; bad limits and cursors are 400 problems.
  *
  * Environment: DATABASE_URL, ETH_RPC_URL (anvil 31337), TEST_TMPDIR; run
  * from the repository root. Accounts: 5 owns the creator, 6 is a stranger,
@@ -44,6 +50,9 @@
 #define DOMAIN "localhost:8080"
 #define PATH_BYTES 512
 #define RACERS 8
+#define LIST_EXTRA 9  /* creators made for the list's pages */
+#define LIST_MAX 64   /* creators this program makes, at most */
+#define LIST_PAGES 64 /* pages of one walk, at most */
 
 static struct st_server st;
 static struct gw_server gw;
@@ -60,22 +69,10 @@ static struct address pass_addr; /* a pass registered to `creator` (seeded) */
 
 /* ---- database ---------------------------------------------------------------------- */
 
-static void bytea_of(char *out, size_t size, const uint8_t *bytes, size_t len)
-{
-    out[0] = '\\';
-    out[1] = 'x';
-    ASSERT(hex_encode(out + 2, size - 2, bytes, len) == 0);
-}
-
 /* The single integer of a query without parameters, -1 on failure. */
 static long count_rows(const char *sql)
 {
-    PGresult *res = NULL;
-    long n = -1;
-    if (pg_exec(&fresh.session, &res, sql, NULL, 0, NULL) == PG_OK && PQntuples(res) == 1)
-        n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return n;
+    return api_count_rows(&fresh.session, sql);
 }
 
 #define STATE_SQL                                                                                  \
@@ -85,10 +82,7 @@ static long count_rows(const char *sql)
 /* The last reply is a problem+json of `status`. */
 static void check_problem(long status, const char *what)
 {
-    CHECK_MSG(api.rep.status == status, "%s: %ld (want %ld) %s", what, api.rep.status, status,
-              api.rep.body);
-    CHECK_MSG(strcmp(api.rep.content_type, PROBLEM_CONTENT_TYPE) == 0, "%s: content type '%s'",
-              what, api.rep.content_type);
+    api_check_problem(&api, status, what);
 }
 
 /* ---- services ------------------------------------------------------------------------ */
@@ -119,13 +113,6 @@ static bool start_services(void)
     }
     gw_port = http_server_port(gw.http);
     return true;
-}
-
-static uint64_t head(void)
-{
-    uint64_t n = 0;
-    CHECK(rpc_block_number(&chain.rpc, &n, NULL) == RPC_OK);
-    return n;
 }
 
 /* ---- tests ----------------------------------------------------------------------------- */
@@ -194,8 +181,8 @@ static void test_creator_create_and_get(void)
     json_decref(j);
     /* Seed a pass registered to this creator (POST .../passes is not built yet). */
     memset(pass_addr.bytes, 0x42, ADDRESS_BYTES);
-    char contract[48];
-    bytea_of(contract, sizeof contract, pass_addr.bytes, 20);
+    char contract[PG_BYTEA_TEXT_SIZE];
+    pg_bytea_text(contract, pass_addr.bytes, 20);
     const char *p[2] = {contract, creator};
     CHECK(pg_exec(&fresh.session, NULL,
                   "INSERT INTO passes (contract, creator_id, name, symbol, price_wei, max_supply, "
@@ -258,7 +245,7 @@ static void test_splits(void)
     snprintf(hist, sizeof hist, "/v1/creators/%s/splits/history", creator);
     api_request(&api, "GET", path, NULL, NULL, 0);
     check_problem(404, "no split yet");
-    uint64_t h = head();
+    uint64_t h = chain_head(&chain);
     CHECK_INT(post_json("PUT", path, ACCT_OWNER, NULL, split5), 201);
     json_t *j = api_reply_json(&api);
     CHECK_INT(json_integer_value(json_object_get(j, "version")), 1);
@@ -384,7 +371,7 @@ static void test_streams(void)
         ASSERT(hex_encode_0x(sk, sizeof sk, skey, 32) == 0);
         CHECK_STR(api_str_at(j, "stream_key"), sk);
         ASSERT(crypto_sha256(khash, ingest, strlen(ingest), NULL) == CRYPTO_OK);
-        bytea_of(kh, sizeof kh, khash, 32);
+        pg_bytea_text(kh, khash, 32);
         const char *p[2] = {id, kh};
         PGresult *res = NULL;
         CHECK(pg_exec(&fresh.session, &res,
@@ -546,13 +533,17 @@ static void test_idempotency_concurrent(void)
 
 static void test_chain_health_metrics(void)
 {
-    uint64_t h = head();
+    uint64_t h = chain_head(&chain);
     CHECK_INT(api_request(&api, "GET", "/v1/chain", NULL, NULL, 0), 200);
     json_t *j = api_reply_json(&api);
     CHECK_INT(json_integer_value(json_object_get(j, "chain_id")), 31337);
     CHECK_STR(api_str_at(j, "vault"), vault_text);
     CHECK(json_is_null(json_object_get(j, "operator")));
-    CHECK(json_is_null(json_object_get(j, "indexed_block")));
+    /* the worker indexes VAULT_ADDRESS: null before its first poll, then at most the head */
+    json_t *indexed = json_object_get(j, "indexed_block");
+    CHECK(json_is_null(indexed) ||
+          (json_is_integer(indexed) && json_integer_value(indexed) >= 0 &&
+           json_integer_value(indexed) <= json_integer_value(json_object_get(j, "head_block"))));
     CHECK_INT(json_integer_value(json_object_get(j, "confirmations")), 6);
     CHECK((uint64_t)json_integer_value(json_object_get(j, "head_block")) >= h);
     json_decref(j);
@@ -565,6 +556,201 @@ static void test_chain_health_metrics(void)
     CHECK(strstr(api.rep.body, "auth_signins_total") != NULL);
     api_request(&api, "DELETE", "/v1/creators", NULL, NULL, 0);
     check_problem(405, "wrong method");
+}
+
+/* ---- GET /v1/creators ---------------------------------------------------------------- */
+
+struct listed {
+    char id[IDS_UUID_SIZE], owner[ADDRESS_TEXT_SIZE], name[64], created_at[32];
+};
+
+/* Every creator of the database in id order; the count, or -1. */
+static int db_creators(struct listed *out, size_t cap)
+{
+    PGresult *res = NULL;
+    int n = -1;
+    if (pg_exec(&fresh.session, &res,
+                "SELECT id::text, encode(owner, 'hex'), name, to_char(created_at AT TIME ZONE "
+                "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM creators ORDER BY id",
+                NULL, 0, NULL) == PG_OK &&
+        (size_t)PQntuples(res) <= cap) {
+        n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+            struct address a;
+            const char *hex = PQgetvalue(res, i, 1);
+            ASSERT(hex_decode_exact(a.bytes, ADDRESS_BYTES, hex, strlen(hex), NULL) == HEX_OK);
+            snprintf(out[i].id, sizeof out[i].id, "%s", PQgetvalue(res, i, 0));
+            address_format_checksum(out[i].owner, &a);
+            snprintf(out[i].name, sizeof out[i].name, "%s", PQgetvalue(res, i, 2));
+            snprintf(out[i].created_at, sizeof out[i].created_at, "%s", PQgetvalue(res, i, 3));
+        }
+    }
+    PQclear(res);
+    return n;
+}
+
+/* One listed creator is exactly `want` (its five fields, the key keccak256(id)). */
+static void check_listed(const json_t *item, const struct listed *want)
+{
+    uint8_t key[32];
+    char key_hex[67];
+    ids_key_of(key, want->id);
+    ASSERT(hex_encode_0x(key_hex, sizeof key_hex, key, 32) == 0);
+    CHECK_INT(json_object_size(item), 5);
+    CHECK_STR(api_str_at(item, "id"), want->id);
+    CHECK_STR(api_str_at(item, "owner"), want->owner);
+    CHECK_STR(api_str_at(item, "name"), want->name);
+    CHECK_STR(api_str_at(item, "creator_key"), key_hex);
+    CHECK_STR(api_str_at(item, "created_at"), want->created_at);
+}
+
+/* GET /v1/creators page by page with `limit` (0: none given) and
+ * `token` (NULL: no session); every listed item is appended to `all`.
+ * Every page but the last is full and its next_cursor is its last id; the
+ * last has next_cursor null. mid() runs after the first page (NULL:
+ * nothing). Returns the number of pages, or -1 when a page is wrong. */
+static int walk_creators(json_t *all, unsigned limit, const char *token, void (*mid)(void))
+{
+    char path[PATH_BYTES], cursor[IDS_UUID_SIZE] = "";
+    size_t page_max = limit == 0 ? ST_CREATORS_LIMIT_DEFAULT : limit;
+    for (int page = 0; page < LIST_PAGES; page++) {
+        int len = snprintf(path, sizeof path, "/v1/creators");
+        if (limit != 0)
+            len += snprintf(path + len, sizeof path - (size_t)len, "?limit=%u", limit);
+        if (page > 0)
+            snprintf(path + len, sizeof path - (size_t)len, "%scursor=%s", limit ? "&" : "?",
+                     cursor);
+        long status = api_request(&api, "GET", path, token, NULL, 0);
+        json_t *j = api_reply_json(&api);
+        json_t *list = json_object_get(j, "creators");
+        const json_t *next = json_object_get(j, "next_cursor");
+        size_t n = json_array_size(list);
+        bool last = json_is_null(next);
+        bool ok = status == 200 && json_is_array(list) && json_object_size(j) == 2 &&
+                  (last || (json_is_string(next) && n == page_max &&
+                            strcmp(json_string_value(next),
+                                   api_str_at(json_array_get(list, n - 1), "id")) == 0)) &&
+                  n <= page_max && json_array_extend(all, list) == 0;
+        CHECK_MSG(ok, "%s: %ld %s", path, status, api.rep.body);
+        CHECK_STR(api.rep.content_type, "application/json");
+        if (ok && !last)
+            snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+        json_decref(j);
+        if (!ok)
+            return -1;
+        if (last)
+            return page + 1;
+        if (page == 0 && mid != NULL)
+            mid();
+    }
+    CHECK_MSG(false, "more than %d pages", LIST_PAGES);
+    return -1;
+}
+
+/* A walk with `limit` lists exactly the database's creators, in id order,
+ * in `pages` pages. */
+static void check_walk(unsigned limit, const char *token, int pages)
+{
+    static struct listed want[LIST_MAX];
+    int n = db_creators(want, LIST_MAX);
+    json_t *all = json_array();
+    ASSERT(all != NULL);
+    int got_pages = walk_creators(all, limit, token, NULL);
+    CHECK_MSG(n > 0 && json_array_size(all) == (size_t)n && got_pages == pages,
+              "limit %u: %zu listed in %d pages, %d in the database (%d pages)", limit,
+              json_array_size(all), got_pages, n, pages);
+    for (size_t i = 0; n > 0 && i < json_array_size(all) && i < (size_t)n; i++)
+        check_listed(json_array_get(all, i), &want[i]);
+    json_decref(all);
+}
+
+/* Made during a walk (walk_creators' mid). */
+static void make_creator_mid_walk(void)
+{
+    CHECK_INT(post_json("POST", "/v1/creators", ACCT_STRANGER, NULL, "{\"name\":\"Mid walk\"}"),
+              201);
+}
+
+static void test_creator_list(void)
+{
+    for (int i = 0; i < LIST_EXTRA; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"name\":\"Listed %d\"}", i);
+        CHECK_INT(post_json("POST", "/v1/creators", i % 2 ? ACCT_STRANGER : ACCT_OWNER, NULL, body),
+                  201);
+    }
+    long total = count_rows("SELECT count(*) FROM creators");
+    CHECK_MSG(total >= LIST_EXTRA + 2 && total < LIST_MAX, "%ld creators", total);
+    int t = (int)total;
+    check_walk(1, NULL, t);
+    check_walk(2, NULL, (t + 1) / 2);
+    check_walk(5, api.tokens[ACCT_STRANGER], (t + 4) / 5);
+    check_walk((unsigned)t, NULL, 1); /* exactly one full page: no empty page after it */
+    check_walk((unsigned)t - 1, NULL, 2);
+    check_walk(ST_CREATORS_LIMIT_MAX, NULL, 1);
+    check_walk(0, NULL, 1); /* the default, 100 */
+
+    /* A creator made during a walk: every earlier one exactly once, in order. */
+    static struct listed before[LIST_MAX];
+    int n = db_creators(before, LIST_MAX);
+    json_t *all = json_array();
+    ASSERT(all != NULL);
+    CHECK(walk_creators(all, 3, NULL, make_creator_mid_walk) > 1);
+    CHECK_INT(count_rows("SELECT count(*) FROM creators"), total + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        const char *id = api_str_at(json_array_get(all, i), "id");
+        CHECK(id != NULL &&
+              (i == 0 || strcmp(api_str_at(json_array_get(all, i - 1), "id"), id) < 0));
+        if (id != NULL && (int)k < n && strcmp(id, before[k].id) == 0)
+            k++;
+    }
+    CHECK_MSG((int)k == n && json_array_size(all) <= (size_t)n + 1,
+              "%zu of %d earlier listed, %zu in all", k, n, json_array_size(all));
+    json_decref(all);
+
+    /* A cursor after every id: an empty last page. */
+    CHECK_INT(api_request(&api, "GET", "/v1/creators?cursor=ffffffff-ffff-ffff-ffff-ffffffffffff",
+                          NULL, NULL, 0),
+              200);
+    CHECK_STR(api.rep.body, "{\"creators\":[],\"next_cursor\":null}");
+    /* Empty values count as absent. */
+    CHECK_INT(api_request(&api, "GET", "/v1/creators?limit=&cursor=", NULL, NULL, 0), 200);
+    json_t *j = api_reply_json(&api);
+    CHECK_INT(json_array_size(json_object_get(j, "creators")), total + 1);
+    json_decref(j);
+}
+
+static void test_creator_list_bad_inputs(void)
+{
+    long state = count_rows(STATE_SQL);
+    static const struct {
+        const char *query, *detail; /* detail: the parameter the problem names */
+    } bad[] = {
+        {"limit=0", "limit"},
+        {"limit=501", "limit"},
+        {"limit=-1", "limit"},
+        {"limit=01", "limit"},
+        {"limit=1x", "limit"},
+        {"limit=%201", "limit"},
+        {"limit=99999999999999999999999", "limit"},
+        {"cursor=zz", "cursor"},
+        {"cursor=1", "cursor"},
+        {"cursor=4C1E2A3B-5D6F-4A7B-8C9D-0E1F2A3B4C5D", "cursor"},
+        {"cursor=4c1e2a3b5d6f4a7b8c9d0e1f2a3b4c5d", "cursor"},
+        {"cursor=4c1e2a3b-5d6f-4a7b-8c9d-0e1f2a3b4c5d0", "cursor"},
+        {"limit=2&cursor=x", "cursor"},
+        {"limit=0&cursor=4c1e2a3b-5d6f-4a7b-8c9d-0e1f2a3b4c5d", "limit"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char path[PATH_BYTES];
+        snprintf(path, sizeof path, "/v1/creators?%s", bad[i].query);
+        api_request(&api, "GET", path, NULL, NULL, 0);
+        check_problem(400, bad[i].query);
+        CHECK_MSG(strstr(api.rep.body, bad[i].detail) != NULL, "%s: %s", bad[i].query,
+                  api.rep.body);
+    }
+    CHECK_INT(count_rows(STATE_SQL), state);
 }
 
 static bool ready; /* test_setup passed: the other tests may run */
@@ -592,6 +778,8 @@ int main(void)
         RUN(test_streams_bad_inputs);
         RUN(test_idempotency);
         RUN(test_idempotency_concurrent);
+        RUN(test_creator_list);
+        RUN(test_creator_list_bad_inputs);
         RUN(test_chain_health_metrics);
     }
     gw_stop(&gw);

@@ -9,8 +9,13 @@
 # gateway must answer /healthz, serve the demo stream that demo.js seeded
 # (GET /v1/streams/{id}, its pass deployed on chain) and receive the live
 # test source: the master and both media playlists appear under MEDIA_DIR.
+# The settlement service must answer /healthz with its indexer ok, and the
+# demo creator, made through its REST API, must have the 5-way split
+# (35/25/15/10/15 over anvil accounts 3..7) and the operator-deployed pass.
 # After the stop, publish went first (the media playlists end with
-# #EXT-X-ENDLIST) and no gateway, rightsctl or ffmpeg process is left.
+# #EXT-X-ENDLIST) and no gateway, settlement, rightsctl or ffmpeg process is
+# left. The SIGINT run starts on the var dir the SIGTERM run kept (a second
+# `make run`): the embedded database starts over with the fresh chain.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source services/stack/lib.sh
@@ -114,24 +119,57 @@ check_gateway() {
         bad "$sig: ffmpeg is publishing" "$(tail -5 "$dir/publish.log" 2>/dev/null)"
 }
 
-# run_stack SIGNAL [PARENT_MODE]: one full start/stop cycle, stopped with
-# SIGNAL. PARENT_MODE 700 puts the stack in a directory the postgres user
-# cannot enter, like a checkout under /root.
+# check_settlement SIG DIR PORT: the settlement service and the demo's
+# split, made through its API.
+check_settlement() {
+    local sig=$1 dir=$2 port=$3 url health split creator want
+    url=http://127.0.0.1:$port
+    health=$(curl -s -m 5 -w ' %{http_code}' "$url/healthz")
+    [[ $health == *'"indexer":"ok"'*' 200' ]] && ok "$sig: the settlement service answers /healthz (indexer ok)" ||
+        bad "$sig: the settlement service answers /healthz (indexer ok)" "$health"
+    creator=$(source "$dir/stack.env" && echo "$DEMO_CREATOR_ID")
+    split=$(curl -s -m 5 "$url/v1/creators/$creator/splits" | tr -d ' \n')
+    want='"shares":[{"payee":"0x90F79bf6EB2c4f870365E785982E1f101E93b906","role":"composer","bps":3500},'
+    want+='{"payee":"0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65","role":"performer","bps":2500},'
+    want+='{"payee":"0x14dC79964da2C08b23698B3D3cc7Ca32193d9955","role":"community","bps":1500},'
+    want+='{"payee":"0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc","role":"mixer","bps":1500},'
+    want+='{"payee":"0x976EA74026E726554dB657fA54763abd0C3a0aa9","role":"equipment","bps":1000}]'
+    [[ $split == *"$want"* && $split == '{"version":1,'* ]] &&
+        ok "$sig: the demo creator's split is 35/25/15/10/15, version 1, set through the API" ||
+        bad "$sig: the demo creator's split is 35/25/15/10/15, version 1, set through the API" "$split"
+    grep -qF "$url/v1/creators/$creator/splits" "$dir/out.log" && grep -qF "$url/v1/creators/$creator/settlements" "$dir/out.log" &&
+        grep -qF "rightsctl audit --api $url" "$dir/out.log" &&
+        ok "$sig: the banner prints the settlement URLs and how to settle and audit" ||
+        bad "$sig: the banner prints the settlement URLs and how to settle and audit" "$(cat "$dir/out.log")"
+    # The printed audit command works on the fresh stack: one creator, no
+    # settlement yet, nothing to flag.
+    local audit rc
+    audit=$(source "$dir/stack.env" && "${BUILD_DIR:-build}/bin/rightsctl" audit --api "$url" --rpc "$ETH_RPC_URL" 2>&1)
+    rc=$?
+    ((rc == 0)) && ok "$sig: rightsctl audit of the fresh stack exits 0" ||
+        bad "$sig: rightsctl audit of the fresh stack exits 0" "exit $rc" "$audit"
+}
+
+# run_stack SIGNAL [PARENT_MODE [KEEP]]: one full start/stop cycle, stopped
+# with SIGNAL, in the var dir of PARENT_MODE (made by the first run that
+# uses it, removed unless KEEP is "keep"). PARENT_MODE 700 puts the stack in
+# a directory the postgres user cannot enter, like a checkout under /root.
 run_stack() {
-    local sig=$1 mode=${2:-755} dir pg_port anvil_port gw_port pid i
-    mkdir -p "$PWD/var/test/run-$$-$sig-$mode"
-    chmod "$mode" "$PWD/var/test/run-$$-$sig-$mode"
-    dir=$PWD/var/test/run-$$-$sig-$mode/var
-    sig="$sig/$mode"
+    local sig=$1 mode=${2:-755} keep=${3:-} dir pg_port anvil_port gw_port st_port pid i
+    mkdir -p "$PWD/var/test/run-$$-$mode"
+    chmod "$mode" "$PWD/var/test/run-$$-$mode"
+    dir=$PWD/var/test/run-$$-$mode/var
+    [[ -d $dir/pg ]] && sig="$sig/$mode/again" || sig="$sig/$mode"
     mkdir -p "$dir"
     pg_port=$(stack_free_port)
     anvil_port=$(stack_free_port)
     gw_port=$(stack_free_port)
+    st_port=$(stack_free_port)
     # Job control gives the stack its own process group and keeps SIGINT
     # deliverable (a plain background job would ignore it), like a terminal.
     set -m
     STACK_VAR_DIR=$dir PG_PORT=$pg_port ANVIL_PORT=$anvil_port GATEWAY_LISTEN=127.0.0.1:$gw_port \
-        bash services/stack/run.sh >"$dir/out.log" 2>&1 &
+        SETTLEMENT_LISTEN=127.0.0.1:$st_port bash services/stack/run.sh >"$dir/out.log" 2>&1 &
     pid=$!
     set +m
     for ((i = 0; i < STACK_UP_S * 10; i++)); do
@@ -167,6 +205,7 @@ run_stack() {
     migrated=$(source "$dir/stack.env" && psql "$DATABASE_URL" -tAc 'SELECT count(*) FROM schema_migrations' 2>&1)
     [[ $migrated -ge 1 ]] && ok "$sig: migrations applied" || bad "$sig: migrations applied" "$migrated"
     check_gateway "$sig" "$dir" "$gw_port"
+    check_settlement "$sig" "$dir" "$st_port"
     local id
     id=$(source "$dir/stack.env" && echo "$DEMO_STREAM_ID")
 
@@ -192,7 +231,9 @@ run_stack() {
     left+=$(pgrep -af -- "-p $pg_port " || true) # the cluster may live behind a symlink
     left+=$(pgrep -af -- "$id" || true)         # rightsctl publish and ffmpeg
     left+=$(procs_with_env "MEDIA_DIR=$dir/media") # the gateway
+    left+=$(procs_with_env "SETTLEMENT_LISTEN=127.0.0.1:$st_port") # the settlement service
     listening "$gw_port" && left+=" (something still listens on the gateway's port $gw_port)"
+    listening "$st_port" && left+=" (something still listens on the settlement port $st_port)"
     if ! kill -0 "$pid" 2>/dev/null && [[ -z "$left" ]]; then
         ok "$sig: stops cleanly, nothing left running"
     else
@@ -200,12 +241,13 @@ run_stack() {
         kill -9 -- "-$pid" 2>/dev/null
         stack_pg_stop "$dir/pg"
     fi
+    [[ $keep == keep ]] && return
     stack_pg_remove "$dir/pg"
     rm -rf "$(dirname "$dir")"
 }
 
-run_stack TERM
-run_stack INT
+run_stack TERM 755 keep
+run_stack INT 755
 [[ $(id -u) -eq 0 ]] && run_stack TERM 700
 echo "$pass passed, $fail failed"
 ((fail == 0))

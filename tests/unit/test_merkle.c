@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "harness.h"
 #include "hex.h"
 #include "keccak.h"
@@ -494,6 +495,166 @@ static void test_recording_u64_form(void)
     CHECK_MEM(a, want, 32);
 }
 
+/* ---- dump ("standard-v1") ---------------------------------------------------- */
+
+/* merkle_value_json_fn over a vector tree's "leaves": the value as compact JSON. */
+static enum buf_result vector_value_json(struct buf *out, size_t index, void *ctx)
+{
+    json_t *value = json_object_get(json_array_get(ctx, index), "value");
+    char *text = json_dumps(value, JSON_COMPACT);
+    enum buf_result r = text != NULL ? buf_append_str(out, text) : BUF_ERR_NOMEM;
+    free(text);
+    return r;
+}
+
+static enum buf_result refuse_value_json(struct buf *out, size_t index, void *ctx)
+{
+    (void)out;
+    (void)ctx;
+    return index < 2 ? BUF_OK : BUF_ERR_NOMEM;
+}
+
+/* Our dump of every vector tree that has OZ's tree.dump() equals it as JSON. */
+static void test_dump_equals_oz(void)
+{
+    json_t *trees = json_object_get(vectors, "trees");
+    size_t dumped = 0;
+    for (size_t i = 0; i < json_array_size(trees); i++) {
+        json_t *tree = json_array_get(trees, i), *want = json_object_get(tree, "dump");
+        if (want == NULL)
+            continue;
+        const char *name = json_string_value(json_object_get(tree, "name"));
+        json_t *types = json_object_get(tree, "types");
+        const char *type_names[3] = {NULL, NULL, NULL};
+        for (size_t k = 0; k < json_array_size(types) && k < 3; k++)
+            type_names[k] = json_string_value(json_array_get(types, k));
+        struct merkle_tree t;
+        uint8_t root[32];
+        uint8_t(*leaves)[32] = build_vector_tree(&t, root, tree);
+        struct buf out;
+        buf_init(&out, 1 << 20);
+        CHECK_INT(buf_append_str(&out, "x"), BUF_OK); /* the dump appends */
+        CHECK_INT(merkle_tree_dump(&out, &t, type_names, json_array_size(types),
+                                   (const uint8_t(*)[32])leaves, t.leaf_count, vector_value_json,
+                                   json_object_get(tree, "leaves"), NULL),
+                  MERKLE_OK);
+        json_error_t jerr;
+        json_t *got = json_loadb((const char *)out.data + 1, out.len - 1, 0, &jerr);
+        CHECK_MSG(got != NULL && json_equal(got, want), "%s: dump differs from OZ: %s", name,
+                  (const char *)out.data + 1);
+        CHECK_STR(json_string_value(json_object_get(got, "format")), "standard-v1");
+        json_decref(got);
+        buf_release(&out);
+        merkle_tree_release(&t);
+        free(leaves);
+        dumped++;
+    }
+    CHECK_INT(dumped, 8); /* 1, 2, 3 and 7 leaves of both formats */
+}
+
+/* treeIndex of every value is the node of its leaf, for a large tree too. */
+static void test_dump_tree_indexes(void)
+{
+    json_t *tree = find_tree("recording-1000");
+    static const char *const types[3] = {"uint256", "uint256", "bytes32"};
+    struct merkle_tree t;
+    uint8_t root[32];
+    uint8_t(*leaves)[32] = build_vector_tree(&t, root, tree);
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    CHECK_INT(merkle_tree_dump(&out, &t, types, 3, (const uint8_t(*)[32])leaves, t.leaf_count,
+                               vector_value_json, json_object_get(tree, "leaves"), NULL),
+              MERKLE_OK);
+    json_t *got = json_loadb((const char *)out.data, out.len, 0, NULL);
+    json_t *nodes = json_object_get(got, "tree"), *values = json_object_get(got, "values");
+    CHECK_INT(json_array_size(nodes), 1999);
+    CHECK_INT(json_array_size(values), 1000);
+    size_t good = 0;
+    for (size_t i = 0; i < json_array_size(values); i++) {
+        json_t *v = json_array_get(values, i);
+        json_int_t k = json_integer_value(json_object_get(v, "treeIndex"));
+        uint8_t node[32];
+        if (k >= 999 && k < 1999 &&
+            parse_hex(node, 32, json_string_value(json_array_get(nodes, (size_t)k))) &&
+            memcmp(node, leaves[i], 32) == 0 &&
+            json_equal(
+                json_object_get(v, "value"),
+                json_object_get(json_array_get(json_object_get(tree, "leaves"), i), "value")))
+            good++;
+    }
+    CHECK_INT(good, 1000);
+    uint8_t node0[32];
+    CHECK(parse_hex(node0, 32, json_string_value(json_array_get(nodes, 0))));
+    CHECK_MEM(node0, root, 32);
+    json_decref(got);
+    buf_release(&out);
+    merkle_tree_release(&t);
+    free(leaves);
+}
+
+/* Every refusal leaves the buffer as it was. */
+static void test_dump_refusals(void)
+{
+    json_t *tree = find_tree("recording-7");
+    json_t *jleaves = json_object_get(tree, "leaves");
+    static const char *const types[3] = {"uint256", "uint256", "bytes32"};
+    static const char *const bad_types[2] = {"uint256", "bytes\"32"};
+    struct merkle_tree t;
+    uint8_t root[32];
+    uint8_t(*leaves)[32] = build_vector_tree(&t, root, tree);
+    const uint8_t(*cl)[32] = (const uint8_t(*)[32])leaves;
+    struct buf out;
+    struct err e = {0};
+    buf_init(&out, 1 << 16);
+    CHECK_INT(buf_append_str(&out, "keep"), BUF_OK);
+
+    CHECK_INT(merkle_tree_dump(&out, &t, bad_types, 2, cl, 7, vector_value_json, jleaves, &e),
+              MERKLE_ERR_BAD_DUMP_INPUT);
+    CHECK_STR(e.msg, "merkle dump: leaf type 1 is not 1..32 characters of [a-z0-9[]]");
+    CHECK_INT(merkle_tree_dump(&out, &t, types, 0, cl, 7, vector_value_json, jleaves, &e),
+              MERKLE_ERR_BAD_DUMP_INPUT);
+    CHECK_INT(merkle_tree_dump(&out, &t, types, 3, cl, 6, vector_value_json, jleaves, &e),
+              MERKLE_ERR_BAD_DUMP_INPUT);
+    CHECK_STR(e.msg, "merkle dump: 6 values for 7 leaves");
+    CHECK_INT(merkle_tree_dump(&out, &t, types, 3, cl, 7, refuse_value_json, NULL, &e),
+              MERKLE_ERR_NOMEM);
+    CHECK_STR(e.msg, "merkle dump of 7 leaves: out of memory");
+    CHECK_STR((const char *)out.data, "keep");
+
+    uint8_t saved[32];
+    memcpy(saved, leaves[4], 32);
+    memcpy(leaves[4], leaves[1], 32); /* leaf 1 listed twice, leaf 4 never */
+    CHECK_INT(merkle_tree_dump(&out, &t, types, 3, cl, 7, vector_value_json, jleaves, &e),
+              MERKLE_ERR_DUPLICATE_LEAF);
+    CHECK(strstr(e.msg, "listed twice") != NULL);
+    leaves[4][0] ^= 0x01; /* not in the tree */
+    CHECK_INT(merkle_tree_dump(&out, &t, types, 3, cl, 7, vector_value_json, jleaves, &e),
+              MERKLE_ERR_NOT_FOUND);
+    memcpy(leaves[4], saved, 32);
+    CHECK_STR((const char *)out.data, "keep");
+    CHECK_INT(out.len, 4);
+
+    struct buf small; /* 13 nodes fit, the values do not */
+    buf_init(&small, 1000);
+    CHECK_INT(merkle_tree_dump(&small, &t, types, 3, cl, 7, vector_value_json, jleaves, &e),
+              MERKLE_ERR_DUMP_TOO_BIG);
+    CHECK_INT(e.code, MERKLE_ERR_DUMP_TOO_BIG);
+    CHECK_INT(small.len, 0);
+    buf_release(&small);
+    buf_init(&small, 100); /* not even the nodes */
+    CHECK_INT(merkle_tree_dump(&small, &t, types, 3, cl, 7, vector_value_json, jleaves, &e),
+              MERKLE_ERR_DUMP_TOO_BIG);
+    CHECK_INT(small.len, 0);
+    buf_release(&small);
+
+    CHECK_INT(merkle_tree_dump(&out, &t, types, 3, cl, 7, vector_value_json, jleaves, &e),
+              MERKLE_OK);
+    CHECK(strncmp((const char *)out.data, "keep{\"format\":\"standard-v1\",", 28) == 0);
+    buf_release(&out);
+    merkle_tree_release(&t);
+    free(leaves);
+}
+
 int main(void)
 {
     rng_state = harness_seed();
@@ -516,6 +677,9 @@ int main(void)
     RUN(test_sorted_order_and_find);
     RUN(test_random_trees_against_model);
     RUN(test_recording_u64_form);
+    RUN(test_dump_equals_oz);
+    RUN(test_dump_tree_indexes);
+    RUN(test_dump_refusals);
     json_decref(vectors);
     return harness_finish();
 }

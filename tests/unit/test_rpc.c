@@ -3,7 +3,9 @@
  * server on 127.0.0.1 (size cap, timeout, retries, no retry on remote errors). */
 #include "clock.h"
 #include "harness.h"
+#include "hex.h"
 #include "http_fixture.h"
+#include "keccak.h"
 #include "rpc.h"
 
 #include <string.h>
@@ -560,6 +562,27 @@ static void test_transport_timeout(void)
     CHECK_INT(atomic_load(&srv.http.requests), 2);
 }
 
+/* rpc_client_set_timeout_ms() applies to the next call (txmgr bounds its
+ * broadcasts and lookups with it): a client made with 20 s gives up after
+ * about 300 ms. Bounds as above. */
+static void test_transport_timeout_changed(void)
+{
+    struct rpc_client c;
+    client_init(&c, 0, 20000);
+    struct err e = {0};
+    json_t *res = NULL;
+    CHECK_INT(rpc_client_set_timeout_ms(&c, 300, &e), RPC_OK);
+    srv_set(SRV_HANG, 200, 0, NULL);
+    uint64_t t0 = clock_now_ms();
+    CHECK_INT(rpc_call(&c, "eth_blockNumber", NULL, &res, &e), RPC_ERR_TIMEOUT);
+    uint64_t took = clock_now_ms() - t0;
+    CHECK_MSG(took >= 250 && took < 15000, "took %llu ms", (unsigned long long)took);
+    rpc_client_release(&c);
+    for (int i = 0; i < 50 && atomic_load(&srv.http.requests) < 1; i++)
+        usleep(10000);
+    CHECK_INT(atomic_load(&srv.http.requests), 1);
+}
+
 static void test_transport_retry_then_ok(void)
 {
     struct rpc_client c;
@@ -636,6 +659,54 @@ static void test_transport_remote_error_not_retried(void)
     CHECK_INT(rpc_send_raw_transaction(&c, hash, "0x2f8", &e), RPC_ERR_BAD_INPUT);
     CHECK_INT(rpc_call(&c, "eth_chain Id", NULL, &res, &e), RPC_ERR_BAD_INPUT);
     CHECK_INT(rpc_call(&c, "eth_chainId", json_string("x"), &res, &e), RPC_ERR_BAD_INPUT);
+    CHECK_INT(atomic_load(&srv.http.requests), 0);
+    rpc_client_release(&c);
+}
+
+/* rpc_view_word: the call data is selector || args, one word comes back;
+ * any other length or a signature that does not match its args fails. */
+static void test_transport_view_word(void)
+{
+    struct rpc_client c;
+    client_init(&c, 2, 2000);
+    struct err e = {0};
+    uint8_t to[20], key[32], word[32];
+    memset(to, 0x11, sizeof to);
+    memset(key, 0xab, sizeof key);
+    struct abi_value arg = abi_value_bytes32(key);
+    srv_set(SRV_BODY, 200, 0,
+            "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"result\":\"0x"
+            "00000000000000000000000000000000000000000000000000000000000004d2\"}");
+    CHECK_INT(rpc_view_word(&c, word, to, "receivedOf(bytes32)", &arg, 1, "0x10", &e), RPC_OK);
+    struct u256 v = u256_from_be32(word), want = u256_from_u64(1234);
+    CHECK(u256_cmp(&v, &want) == 0);
+    json_t *req = json_loads(srv.last_request, 0, NULL);
+    json_t *params = json_object_get(req, "params");
+    uint8_t sel[32];
+    keccak256(sel, "receivedOf(bytes32)", strlen("receivedOf(bytes32)"));
+    char data[2 + 2 * 36 + 1], sel_hex[9];
+    ASSERT(hex_encode(sel_hex, sizeof sel_hex, sel, 4) == 0);
+    snprintf(data, sizeof data, "0x%s%s", sel_hex,
+             "abababababababababababababababababababababababababababababababab");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(params, 0), "data")), data);
+    CHECK(json_object_get(json_array_get(params, 0), "from") == NULL);
+    CHECK_STR(json_string_value(json_array_get(params, 1)), "0x10");
+    json_decref(req);
+    srv_set(SRV_BODY, 200, 0, "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"result\":\"0x\"}");
+    CHECK_INT(rpc_view_word(&c, word, to, "claimWindow()", NULL, 0, "latest", &e),
+              RPC_ERR_BAD_RESPONSE);
+    CHECK_STR(e.msg, "claimWindow() answered 0 bytes, not one word");
+    srv_set(SRV_BODY, 200, 0,
+            "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"result\":\"0x"
+            "0000000000000000000000000000000000000000000000000000000000000001"
+            "0000000000000000000000000000000000000000000000000000000000000002\"}");
+    CHECK_INT(rpc_view_word(&c, word, to, "claimWindow()", NULL, 0, "latest", &e),
+              RPC_ERR_TOO_LARGE);
+    CHECK_INT(atomic_load(&srv.http.requests), 1);
+    srv_set(SRV_BODY, 200, 0, OK_FMT);
+    CHECK_INT(rpc_view_word(&c, word, to, "receivedOf(address)", &arg, 1, "latest", &e),
+              RPC_ERR_BAD_INPUT);
+    CHECK_INT(e.code, RPC_ERR_BAD_INPUT);
     CHECK_INT(atomic_load(&srv.http.requests), 0);
     rpc_client_release(&c);
 }
@@ -732,6 +803,14 @@ static void test_client_init_limits(void)
     memcpy(url, "http://", 7);
     CHECK_INT(rpc_client_init(&c, url, NULL, &e), RPC_ERR_BAD_INPUT);
     rpc_client_release(&c);
+    /* A later timeout change has the same range; a refused one changes nothing. */
+    CHECK_INT(rpc_client_init(&c, "http://127.0.0.1:1/", NULL, &e), RPC_OK);
+    CHECK_INT(rpc_client_set_timeout_ms(&c, 0, &e), RPC_ERR_BAD_INPUT);
+    CHECK_INT(rpc_client_set_timeout_ms(&c, RPC_TIMEOUT_MS_MAX + 1u, &e), RPC_ERR_BAD_INPUT);
+    CHECK_INT(c.opt.total_timeout_ms, RPC_TOTAL_TIMEOUT_MS_DEFAULT);
+    CHECK_INT(rpc_client_set_timeout_ms(&c, RPC_TIMEOUT_MS_MAX, &e), RPC_OK);
+    CHECK_INT(c.opt.total_timeout_ms, RPC_TIMEOUT_MS_MAX);
+    rpc_client_release(&c);
 }
 
 int main(void)
@@ -752,8 +831,10 @@ int main(void)
     RUN(test_transport_ok);
     RUN(test_transport_too_large);
     RUN(test_transport_timeout);
+    RUN(test_transport_timeout_changed);
     RUN(test_transport_retry_then_ok);
     RUN(test_transport_remote_error_not_retried);
+    RUN(test_transport_view_word);
     RUN(test_transport_connect_refused);
     RUN(test_transport_batch);
     RUN(test_client_init_limits);

@@ -13,8 +13,10 @@
 // The output is deterministic (values come from a keccak counter, so
 // re-running gives the same bytes):
 //   {"generator", "trees":[{"name", "types", "root", "leaves":[
-//       {"value":[...], "hash":"0x..", "proof":["0x..", ...]}, ...]}]}
+//       {"value":[...], "hash":"0x..", "proof":["0x..", ...]}, ...], "dump"}]}
 // Leaves are listed in input order (the order given to StandardMerkleTree.of).
+// "dump" is tree.dump(), OZ's "standard-v1" serialisation, for the trees of
+// at most DUMP_LEAVES_MAX leaves (merkle_tree_dump() must write the same).
 // Addresses are lowercase 0x-hex, uint256 values decimal strings, bytes32 0x-hex.
 'use strict';
 
@@ -24,6 +26,7 @@ const { StandardMerkleTree } = require('@openzeppelin/merkle-tree');
 const { keccak256, toUtf8Bytes } = require('ethers');
 
 const SIZES = [1, 2, 3, 7, 1000];
+const DUMP_LEAVES_MAX = 7;
 const MAX = (1n << 256n) - 1n;
 const OUT = process.argv[2] || path.join(__dirname, 'merkle_oz.json'); // '-': stdout
 
@@ -77,7 +80,9 @@ function makeTree(name, types, values) {
     hash: tree.leafHash(value),
     proof: tree.getProof(i),
   }));
-  return { name, types, root: tree.root, leaves };
+  const out = { name, types, root: tree.root, leaves };
+  if (values.length <= DUMP_LEAVES_MAX) out.dump = tree.dump();
+  return out;
 }
 
 function main() {
