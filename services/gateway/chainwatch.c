@@ -50,9 +50,10 @@
  * Failures: chain_ok is 1 after a successful cycle, 0 otherwise, and
  * chain_polled 1 once the first cycle has ended (until then /healthz asks
  * the node itself: server.c gw_health); failures count in chain_errors and
- * are logged at warn once per state change, the recovery at info. A PostgreSQL failure in a callback leaves the cursor
- * where it was (follow.h delivers the block again) and reports the slot's
- * session (respool_pg_failed), so the next cycle reconnects first.
+ * are logged at warn once per state change, the recovery at info. A
+ * PostgreSQL failure in a callback leaves the cursor where it was
+ * (follow.h delivers the block again) and reports the slot's session
+ * (respool_pg_failed), so the next cycle reconnects first.
  */
 #include <stdlib.h>
 #include <string.h>
