@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "abi.h"
+#include "buf.h"
 #include "hex.h"
 #include "ledger.h"
 #include "split.h"
@@ -248,9 +249,11 @@ static enum indexer_result confirm_upto(struct indexer *ix, uint64_t target, str
 static enum indexer_result confirm_batch(struct indexer *ix, uint64_t target, size_t *done,
                                          struct err *e);
 static enum indexer_result confirm_chain_events(struct indexer *ix, struct err *e);
+struct split_memo;
 static enum indexer_result event_postings(struct indexer *ix, struct ledger_posting *postings,
                                           size_t *postings_len, int *version_out,
-                                          const struct pending_event *ev, struct err *e);
+                                          struct split_memo *memo, const struct pending_event *ev,
+                                          struct err *e);
 static enum indexer_result follow_outcome(struct indexer *ix, enum follow_result fr,
                                           const struct err *fe, struct err *e);
 static enum indexer_result poll_in_tx(struct indexer *ix, struct err *e);
@@ -911,43 +914,92 @@ static enum indexer_result backfill(struct indexer *ix, bool *done, struct err *
 /* The postings of one event: debit vault, credit each non-zero part of the
  * creator's split effective at the block, or unattributed. *version_out is
  * the split version, or 0 when posted as unattributed. */
+/* The split version in force for one creator over a range of blocks: the
+ * version found for block `from`, which stays in force below `until` (the
+ * next version's first block; UINT64_MAX when there is none). Versions are
+ * immutable and a new one starts after the chain's head, so within one
+ * confirmation batch (events in ascending block order) a lookup serves
+ * every later event of that creator below `until`. */
+/* Each array literal of one confirmation batch: INDEXER_POST_BATCH_MAX
+ * numbers of at most 20 digits and a separator, with room. */
+#define IX_CONFIRM_ARRAY_BYTES_MAX (INDEXER_POST_BATCH_MAX * 24 + 16)
+
+struct split_memo {
+    bool valid;
+    uint8_t creator_key[32];
+    uint64_t from, until;
+    int version;
+    struct split_share shares[SPLIT_PAYEES_MAX];
+    size_t shares_len;
+};
+
+/* Fills memo with the split version of ev's creator at ev's block (one
+ * query). shares_len 0: no version in force (memo not valid). */
+static enum indexer_result split_lookup(struct indexer *ix, struct split_memo *memo,
+                                        const struct pending_event *ev, struct err *e)
+{
+    char ck[PG_BYTEA_TEXT_SIZE], bn[PG_U64_TEXT_SIZE];
+    pg_bytea_text(ck, ev->creator_key, 32);
+    snprintf(bn, sizeof bn, "%" PRIu64, ev->key.block_number);
+    const char *params[2] = {ck, bn};
+    PGresult *res = NULL;
+    if (pg_exec(ix->pc, &res,
+                "SELECT s.version, encode(s.payee, 'hex'), s.bps,"
+                " (SELECT min(n.effective_from_block) FROM split_versions n"
+                "   WHERE n.creator_id = c.id AND n.effective_from_block > $2::bigint)"
+                " FROM creators c JOIN split_shares s ON s.creator_id = c.id"
+                " WHERE c.creator_key = $1::bytea AND s.version = (SELECT max(v.version)"
+                "  FROM split_versions v WHERE v.creator_id = c.id"
+                "  AND v.effective_from_block <= $2::bigint)"
+                " ORDER BY s.payee",
+                params, 2, e) != PG_OK)
+        return db_fail(ix, e, "reading a split version");
+    int rows = PQntuples(res);
+    bool ok = rows <= SPLIT_PAYEES_MAX;
+    memo->valid = false;
+    memo->version = 0;
+    memo->until = UINT64_MAX;
+    for (int i = 0; ok && i < rows; i++) {
+        uint64_t bps = 0, version = 0;
+        ok = pg_get_hex(memo->shares[i].payee.bytes, 20, res, i, 1) &&
+             pg_get_u64(&bps, res, i, 2) && pg_get_u64(&version, res, i, 0) &&
+             bps <= SPLIT_BPS_TOTAL && version <= INT32_MAX &&
+             (PQgetisnull(res, i, 3) || pg_get_u64(&memo->until, res, i, 3));
+        memo->shares[i].share_bps = (uint32_t)bps;
+        memo->version = (int)version;
+    }
+    PQclear(res);
+    if (!ok)
+        return (enum indexer_result)err_set(e, INDEXER_ERR_CORRUPT,
+                                            "split shares unreadable at block %" PRIu64,
+                                            ev->key.block_number);
+    memo->shares_len = (size_t)rows;
+    if (rows > 0) {
+        memo->valid = true;
+        memcpy(memo->creator_key, ev->creator_key, 32);
+        memo->from = ev->key.block_number;
+    }
+    return INDEXER_OK;
+}
+
 static enum indexer_result event_postings(struct indexer *ix, struct ledger_posting *postings,
                                           size_t *postings_len, int *version_out,
-                                          const struct pending_event *ev, struct err *e)
+                                          struct split_memo *memo, const struct pending_event *ev,
+                                          struct err *e)
 {
-    struct split_share shares[SPLIT_PAYEES_MAX];
+    const struct split_share *shares = memo->shares;
     size_t shares_len = 0;
     *version_out = 0;
     if (ev->attributed) {
-        char ck[PG_BYTEA_TEXT_SIZE], bn[PG_U64_TEXT_SIZE];
-        pg_bytea_text(ck, ev->creator_key, 32);
-        snprintf(bn, sizeof bn, "%" PRIu64, ev->key.block_number);
-        const char *params[2] = {ck, bn};
-        PGresult *res = NULL;
-        if (pg_exec(ix->pc, &res,
-                    "SELECT s.version, encode(s.payee, 'hex'), s.bps FROM creators c"
-                    " JOIN split_shares s ON s.creator_id = c.id"
-                    " WHERE c.creator_key = $1::bytea AND s.version = (SELECT max(v.version)"
-                    "  FROM split_versions v WHERE v.creator_id = c.id"
-                    "  AND v.effective_from_block <= $2::bigint)"
-                    " ORDER BY s.payee",
-                    params, 2, e) != PG_OK)
-            return db_fail(ix, e, "reading a split version");
-        int rows = PQntuples(res);
-        bool ok = rows <= SPLIT_PAYEES_MAX;
-        for (int i = 0; ok && i < rows; i++) {
-            uint64_t bps = 0, version = 0;
-            ok = pg_get_hex(shares[i].payee.bytes, 20, res, i, 1) && pg_get_u64(&bps, res, i, 2) &&
-                 pg_get_u64(&version, res, i, 0) && bps <= SPLIT_BPS_TOTAL && version <= INT32_MAX;
-            shares[i].share_bps = (uint32_t)bps;
-            *version_out = (int)version;
+        bool hit = memo->valid && memcmp(memo->creator_key, ev->creator_key, 32) == 0 &&
+                   ev->key.block_number >= memo->from && ev->key.block_number < memo->until;
+        if (!hit) {
+            enum indexer_result r = split_lookup(ix, memo, ev, e);
+            if (r != INDEXER_OK)
+                return r;
         }
-        PQclear(res);
-        if (!ok)
-            return (enum indexer_result)err_set(e, INDEXER_ERR_CORRUPT,
-                                                "split shares unreadable at block %" PRIu64,
-                                                ev->key.block_number);
-        shares_len = (size_t)rows;
+        shares_len = memo->shares_len;
+        *version_out = memo->version;
         if (shares_len == 0)
             ix_log(ix, LOG_WARN, "no split version at block %" PRIu64 ": posted as unattributed",
                    ev->key.block_number);
@@ -999,7 +1051,9 @@ static enum indexer_result confirm_batch(struct indexer *ix, uint64_t target, si
     struct ledger_posting *postings = calloc((n + 1) * (SPLIT_PAYEES_MAX + 1), sizeof *postings);
     int *versions = calloc(n + 1, sizeof *versions);
     uint64_t *ids = calloc(n + 1, sizeof *ids);
-    if (evs == NULL || entries == NULL || postings == NULL || versions == NULL || ids == NULL) {
+    struct split_memo *memo = calloc(1, sizeof *memo);
+    if (evs == NULL || entries == NULL || postings == NULL || versions == NULL || ids == NULL ||
+        memo == NULL) {
         r = (enum indexer_result)err_set(e, INDEXER_ERR_DB, "indexer out of memory");
         goto out;
     }
@@ -1027,7 +1081,7 @@ static enum indexer_result confirm_batch(struct indexer *ix, uint64_t target, si
         ev->attributed = strcmp(PQgetvalue(res, (int)i, 7), "t") == 0;
         struct ledger_posting *p = postings + i * (SPLIT_PAYEES_MAX + 1);
         size_t plen = 0;
-        r = event_postings(ix, p, &plen, &versions[i], ev, e);
+        r = event_postings(ix, p, &plen, &versions[i], memo, ev, e);
         entries[i] = (struct ledger_entry){
             .kind = LEDGER_KIND_REVENUE, .event = ev->key, .postings = p, .postings_len = plen};
         memcpy(entries[i].creator_key, ev->creator_key, 32);
@@ -1041,21 +1095,45 @@ static enum indexer_result confirm_batch(struct indexer *ix, uint64_t target, si
     }
     ix->rep->entries_posted += lrep.entries_posted;
     ix->rep->entries_replayed += lrep.entries_replayed;
-    for (size_t i = 0; i < n && r == INDEXER_OK; i++) {
-        char id[PG_U64_TEXT_SIZE], ver[PG_U64_TEXT_SIZE], entry[PG_U64_TEXT_SIZE];
-        snprintf(id, sizeof id, "%" PRId64, evs[i].id);
-        snprintf(ver, sizeof ver, "%d", versions[i]);
-        snprintf(entry, sizeof entry, "%" PRIu64, ids[i]);
-        const char *up[3] = {id, versions[i] > 0 ? ver : NULL, ids[i] > 0 ? entry : NULL};
-        if (pg_exec(ix->pc, NULL,
-                    "UPDATE revenue_events SET status = 'confirmed', split_version = $2::integer,"
-                    " ledger_entry_id = $3::bigint WHERE id = $1::bigint AND status = 'pending'",
-                    up, 3, e) != PG_OK)
-            r = db_fail(ix, e, "marking an event confirmed");
+    /* One statement marks the whole batch confirmed: three parallel arrays
+     * (id, split version or NULL, ledger entry or NULL) as array literals. */
+    struct buf a_id, a_ver, a_entry;
+    buf_init(&a_id, IX_CONFIRM_ARRAY_BYTES_MAX);
+    buf_init(&a_ver, IX_CONFIRM_ARRAY_BYTES_MAX);
+    buf_init(&a_entry, IX_CONFIRM_ARRAY_BYTES_MAX);
+    bool built = true;
+    for (size_t i = 0; built && i < n; i++) {
+        const char *sep = i == 0 ? "{" : ",";
+        char ver[16] = "NULL", entry[PG_U64_TEXT_SIZE] = "NULL";
+        if (versions[i] > 0)
+            snprintf(ver, sizeof ver, "%d", versions[i]);
+        if (ids[i] > 0)
+            snprintf(entry, sizeof entry, "%" PRIu64, ids[i]);
+        built = buf_printf(&a_id, "%s%" PRId64, sep, evs[i].id) == BUF_OK &&
+                buf_printf(&a_ver, "%s%s", sep, ver) == BUF_OK &&
+                buf_printf(&a_entry, "%s%s", sep, entry) == BUF_OK;
         if (!ix->has_confirmed || evs[i].key.block_number > ix->confirmed_through)
             ix->confirmed_through = evs[i].key.block_number;
         ix->has_confirmed = true;
     }
+    built = built && buf_append_str(&a_id, "}") == BUF_OK &&
+            buf_append_str(&a_ver, "}") == BUF_OK && buf_append_str(&a_entry, "}") == BUF_OK;
+    if (!built) {
+        r = (enum indexer_result)err_set(e, INDEXER_ERR_DB, "indexer out of memory");
+    } else {
+        const char *up[3] = {(const char *)a_id.data, (const char *)a_ver.data,
+                             (const char *)a_entry.data};
+        if (pg_exec(ix->pc, NULL,
+                    "UPDATE revenue_events r SET status = 'confirmed', split_version = u.version,"
+                    " ledger_entry_id = u.entry"
+                    " FROM unnest($1::bigint[], $2::integer[], $3::bigint[]) AS u(id, version, entry)"
+                    " WHERE r.id = u.id AND r.status = 'pending'",
+                    up, 3, e) != PG_OK)
+            r = db_fail(ix, e, "marking events confirmed");
+    }
+    buf_release(&a_id);
+    buf_release(&a_ver);
+    buf_release(&a_entry);
     ix->rep->events_confirmed += n;
     *done = n;
 out:
@@ -1065,6 +1143,7 @@ out:
     free(postings);
     free(versions);
     free(ids);
+    free(memo);
     return r;
 }
 
