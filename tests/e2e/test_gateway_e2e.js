@@ -58,6 +58,7 @@ const PUBLISH_DURATION_S = 8;
 
 const TEST_TIMEOUT_MS = 540000; // under the runner's 600 s per program
 const PUBLISH_DONE_MS = (PUBLISH_DURATION_S + 60) * 1000; // encoder start, realtime source, last uploads
+const RECORDING_END_MS = 15000; // the gateway storing ffmpeg's last uploads after it exits
 const REVOKE_WAIT_MS = 20000; // Transfer -> 402 (the follower polls every 0.5 s)
 const BROWSER_TEST_MS = 300000;
 const TOKEN_RE = /\?token=[A-Za-z0-9._~-]+/g;
@@ -293,9 +294,17 @@ async function main() {
   const published = await withTimeout(state.publish.done, PUBLISH_DONE_MS, 'rightsctl publish');
   ok(published.code === 0, `rightsctl publish --input testsrc --ladder 480p,360p --duration ${PUBLISH_DURATION_S} exits 0`,
     `${JSON.stringify(published)}\n${tail(path.join(state.tmp, 'publish.log'), 10)}`);
-  const rec = await demo.psql(dbUrl, "SELECT status, array_to_string(renditions, ',') FROM recordings WHERE stream_id = :'id'::uuid;\n",
-    { id: d.stream_id });
-  ok(rec.trim() === 'ended|0,1', 'the recording has renditions 0,1 and ended', rec);
+  // ffmpeg exits once its last uploads are sent; the gateway may still be
+  // storing them (its answers come after), so the end is awaited, bounded.
+  const recDeadline = Date.now() + RECORDING_END_MS;
+  let rec = '';
+  for (;;) {
+    rec = await demo.psql(dbUrl, "SELECT status, array_to_string(renditions, ',') FROM recordings WHERE stream_id = :'id'::uuid;\n",
+      { id: d.stream_id });
+    if (rec.trim() === 'ended|0,1' || Date.now() > recDeadline) break;
+    await sleep(100);
+  }
+  ok(rec.trim() === 'ended|0,1', `the recording has renditions 0,1 and ended (within ${RECORDING_END_MS} ms of the publish's exit)`, rec);
 
   const ctx = { gw, streamId: d.stream_id, mediaDir, dbUrl };
   const playedA = await play('A (pass)', ctx, sessions.A, 'pass');
